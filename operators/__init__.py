@@ -1,0 +1,6 @@
+"""posekit's App operators, grouped by workflow step."""
+from .skeletons import OPERATORS as _SKELETON_OPERATORS
+from .annotation import OPERATORS as _ANNOTATION_OPERATORS
+from .preview import OPERATORS as _PREVIEW_OPERATORS
+
+OPERATORS = _SKELETON_OPERATORS + _ANNOTATION_OPERATORS + _PREVIEW_OPERATORS

@@ -1,0 +1,2 @@
+"""posekit's App panels."""
+from .skeleton_preview import PANELS
