@@ -1,0 +1,445 @@
+"""The skeleton model: ordered labels plus named edge groups, independent of the App.
+
+A :class:`Skeleton` holds keypoint ``labels`` (their order is the order of
+``Keypoint.points``) and ``edge_groups``, each a name and a list of edges given
+as pairs of label names. It converts to and from :class:`fo.KeypointSkeleton`,
+whose ``edges`` are polylines of indices: a group whose edges are not a single
+path becomes several polylines.
+
+Group names cannot live in ``fo.KeypointSkeleton``, so :func:`save_skeleton`
+records them in ``dataset.info["posekit"]["skeletons"][key]`` (``key`` is the
+field name, or ``"default"`` for ``default_skeleton``) as::
+
+    {"groups": [{"name": "left arm", "polylines": 1}, ...],
+     "flip_pairs": [["left_eye", "right_eye"], ...] or None,
+     "sigmas": [...] or None}
+
+The polylines of a skeleton are listed group after group, so the counts map
+them back to groups. When that record is missing or no longer matches the
+stored edges (someone edited the skeleton by hand), each polyline becomes a
+group named ``"group 1"``, ``"group 2"``...
+"""
+import unicodedata
+from dataclasses import dataclass, field as dc_field
+
+DEFAULT_KEY = "default"
+INFO_KEY = "posekit"
+
+
+@dataclass
+class EdgeGroup:
+    """A named set of edges, each a ``(label, label)`` pair."""
+
+    name: str
+    edges: list = dc_field(default_factory=list)
+
+
+@dataclass
+class Skeleton:
+    """Ordered keypoint labels and named edge groups (plus optional extras)."""
+
+    labels: list
+    edge_groups: list = dc_field(default_factory=list)
+    flip_pairs: list = None
+    sigmas: list = None
+    layout: list = None
+
+    @property
+    def edges(self):
+        """All edges of all groups, as ``(label, label)`` pairs."""
+        return [tuple(e) for g in self.edge_groups for e in g.edges]
+
+    def index_edges(self):
+        """All edges as ``(i, j)`` index pairs (unknown labels are skipped)."""
+        index = {label: i for i, label in enumerate(self.labels)}
+        return [
+            (index[a], index[b])
+            for a, b in self.edges
+            if a in index and b in index
+        ]
+
+    def polylines_by_group(self):
+        """Per group, the index polylines that draw its edges."""
+        index = {label: i for i, label in enumerate(self.labels)}
+        out = []
+        for g in self.edge_groups:
+            pairs = [(index[a], index[b]) for a, b in g.edges]
+            out.append(edges_to_polylines(pairs))
+        return out
+
+    def to_fo(self):
+        """This skeleton as a :class:`fo.KeypointSkeleton`."""
+        import fiftyone as fo
+
+        polylines = [p for ps in self.polylines_by_group() for p in ps]
+        return fo.KeypointSkeleton(labels=list(self.labels), edges=polylines)
+
+    def meta(self):
+        """The record that keeps group names (see the module docstring)."""
+        return {
+            "groups": [
+                {"name": g.name, "polylines": len(ps)}
+                for g, ps in zip(self.edge_groups, self.polylines_by_group())
+            ],
+            "flip_pairs": [list(p) for p in self.flip_pairs]
+            if self.flip_pairs
+            else None,
+            "sigmas": list(self.sigmas) if self.sigmas else None,
+        }
+
+    def to_dict(self):
+        """Plain JSON-able form: ``labels`` and ``edge_groups`` by label name."""
+        return {
+            "labels": list(self.labels),
+            "edge_groups": [
+                {"name": g.name, "edges": [list(e) for e in g.edges]}
+                for g in self.edge_groups
+            ],
+            "flip_pairs": [list(p) for p in self.flip_pairs]
+            if self.flip_pairs
+            else None,
+            "sigmas": list(self.sigmas) if self.sigmas else None,
+        }
+
+    @classmethod
+    def from_dict(cls, d):
+        """Inverse of :meth:`to_dict`; edges may also be ``{"from", "to"}``."""
+        groups = []
+        for i, g in enumerate(d.get("edge_groups") or []):
+            edges = [_edge_pair(e) for e in (g.get("edges") or [])]
+            groups.append(EdgeGroup(g.get("name") or f"group {i + 1}", edges))
+        return cls(
+            labels=list(d.get("labels") or []),
+            edge_groups=groups,
+            flip_pairs=d.get("flip_pairs"),
+            sigmas=d.get("sigmas"),
+            layout=d.get("layout"),
+        )
+
+    @classmethod
+    def from_fo(cls, fo_skeleton, meta=None):
+        """Builds a skeleton from a :class:`fo.KeypointSkeleton`.
+
+        ``meta`` is the record written by :func:`save_skeleton`; group names
+        come from it when it still matches the polylines, else are derived.
+        """
+        n = max([i for p in fo_skeleton.edges for i in p], default=-1) + 1
+        labels = list(fo_skeleton.labels or [])
+        labels += [str(i) for i in range(len(labels), n)]
+        polylines = [list(p) for p in fo_skeleton.edges]
+        groups_meta = (meta or {}).get("groups") or []
+        counts = [int(g.get("polylines", 0)) for g in groups_meta]
+        if not groups_meta or sum(counts) != len(polylines):
+            groups_meta = [{"name": f"group {i + 1}"} for i in range(len(polylines))]
+            counts = [1] * len(polylines)
+        groups, pos = [], 0
+        for g, c in zip(groups_meta, counts):
+            edges = []
+            for p in polylines[pos : pos + c]:
+                edges += [(labels[a], labels[b]) for a, b in zip(p, p[1:])]
+            groups.append(EdgeGroup(g["name"], edges))
+            pos += c
+        meta = meta or {}
+        return cls(
+            labels=labels,
+            edge_groups=groups,
+            flip_pairs=meta.get("flip_pairs"),
+            sigmas=meta.get("sigmas"),
+        )
+
+
+def _edge_pair(e):
+    if isinstance(e, dict):
+        return (e.get("from"), e.get("to"))
+    a, b = e
+    return (a, b)
+
+
+def edges_to_polylines(pairs):
+    """Index edges as few polylines as a greedy walk finds, in a stable order.
+
+    Each polyline ``[a, b, c]`` stands for the edges ``a-b`` and ``b-c``.
+    """
+    unused = list(pairs)
+    polylines = []
+    while unused:
+        a, b = unused.pop(0)
+        line = [a, b]
+        extended = True
+        while extended:
+            extended = False
+            for k, (x, y) in enumerate(unused):
+                if x == line[-1] or y == line[-1]:
+                    line.append(y if x == line[-1] else x)
+                    unused.pop(k)
+                    extended = True
+                    break
+        polylines.append(line)
+    return polylines
+
+
+def polylines_to_edges(polylines):
+    """The index edges ``(a, b)`` drawn by a list of polylines."""
+    return [(a, b) for p in polylines for a, b in zip(p, p[1:])]
+
+
+# --- validation --------------------------------------------------------------
+
+
+@dataclass
+class Problem:
+    """One validation error.
+
+    ``input`` names the offending input: ``"labels"``, ``"edge_groups"``,
+    ``"field"`` or ``"on_mismatch"``; ``index`` is the label index or
+    ``(group, edge)`` index where that applies; ``code`` is stable for tests.
+    """
+
+    input: str
+    code: str
+    message: str
+    index: object = None
+
+
+def _norm(label):
+    return "".join(unicodedata.normalize("NFKC", label).casefold().split())
+
+
+def validate(skeleton, field_kind=None, stored_counts=None, on_mismatch="refuse"):
+    """Checks a skeleton before it is saved; returns a list of :class:`Problem`.
+
+    Args:
+        skeleton: a :class:`Skeleton`
+        field_kind: for a field target, ``None`` when the field is new or
+            holds keypoints, else a description of what the field holds
+        stored_counts: the set of point counts of keypoints already stored in
+            the target field(s)
+        on_mismatch: ``"refuse"`` (a count differing from ``stored_counts`` is
+            an error) or ``"keep"`` (save anyway, stored keypoints untouched)
+    """
+    problems = []
+    if field_kind is not None:
+        problems.append(
+            Problem(
+                "field",
+                "not_keypoints_field",
+                f"This field holds {field_kind}, not Keypoints: pick a "
+                "Keypoints field or a new field name",
+            )
+        )
+    labels = skeleton.labels
+    if not labels:
+        problems.append(Problem("labels", "no_labels", "Add at least one label"))
+    seen, seen_norm = {}, {}
+    for i, label in enumerate(labels):
+        if not isinstance(label, str) or not label.strip():
+            problems.append(
+                Problem("labels", "empty_label", f"Label {i + 1} is empty", i)
+            )
+            continue
+        if label in seen:
+            problems.append(
+                Problem(
+                    "labels",
+                    "duplicate_label",
+                    f"Label {i + 1} {label!r} duplicates label {seen[label] + 1}",
+                    i,
+                )
+            )
+            continue
+        key = _norm(label)
+        if key in seen_norm:
+            j = seen_norm[key]
+            problems.append(
+                Problem(
+                    "labels",
+                    "similar_labels",
+                    f"Label {i + 1} {label!r} differs from label {j + 1} "
+                    f"{labels[j]!r} only by case or whitespace",
+                    i,
+                )
+            )
+        seen[label] = i
+        seen_norm.setdefault(key, i)
+
+    known = set(labels)
+    seen_edges = {}
+    group_names = {}
+    for gi, group in enumerate(skeleton.edge_groups):
+        gname = group.name or f"group {gi + 1}"
+        if gname in group_names:
+            problems.append(
+                Problem(
+                    "edge_groups",
+                    "duplicate_group",
+                    f"Edge group {gi + 1} {gname!r} has the same name as "
+                    f"group {group_names[gname] + 1}",
+                    (gi, None),
+                )
+            )
+        group_names.setdefault(gname, gi)
+        for ei, (a, b) in enumerate(group.edges):
+            where = f"Edge {ei + 1} of group {gname!r}"
+            unknown = [x for x in (a, b) if x not in known]
+            if unknown:
+                names = " and ".join(repr(x) for x in unknown)
+                problems.append(
+                    Problem(
+                        "edge_groups",
+                        "unknown_label",
+                        f"{where} names unknown label {names}",
+                        (gi, ei),
+                    )
+                )
+                continue
+            if a == b:
+                problems.append(
+                    Problem(
+                        "edge_groups",
+                        "self_loop",
+                        f"{where} joins {a!r} to itself (self-loop)",
+                        (gi, ei),
+                    )
+                )
+                continue
+            key = frozenset((a, b))
+            if key in seen_edges:
+                g2, e2 = seen_edges[key]
+                problems.append(
+                    Problem(
+                        "edge_groups",
+                        "duplicate_edge",
+                        f"{where} ({a} - {b}) duplicates edge {e2 + 1} of "
+                        f"group {skeleton.edge_groups[g2].name!r}",
+                        (gi, ei),
+                    )
+                )
+                continue
+            seen_edges[key] = (gi, ei)
+
+    if stored_counts:
+        other = sorted(c for c in stored_counts if c != len(labels))
+        if other and on_mismatch != "keep":
+            problems.append(
+                Problem(
+                    "labels",
+                    "count_mismatch",
+                    f"The skeleton has {len(labels)} nodes but keypoints "
+                    f"already stored have {', '.join(map(str, other))} points: "
+                    "fix the labels, or choose to keep the stored keypoints as "
+                    "they are",
+                )
+            )
+    return problems
+
+
+# --- datasets ----------------------------------------------------------------
+
+
+def keypoint_fields(dataset):
+    """Names of the dataset's top-level ``Keypoint``/``Keypoints`` fields."""
+    import fiftyone as fo
+
+    names = []
+    for cls in (fo.Keypoints, fo.Keypoint):
+        names += list(dataset.get_field_schema(embedded_doc_type=cls))
+    return sorted(set(names))
+
+
+def field_kind(dataset, field):
+    """``None`` when ``field`` is new or a keypoints field, else what it holds."""
+    import fiftyone as fo
+
+    f = dataset.get_field(field)
+    if f is None:
+        return None
+    doc_type = getattr(f, "document_type", None)
+    if doc_type in (fo.Keypoints, fo.Keypoint):
+        return None
+    if doc_type is not None:
+        return doc_type.__name__
+    return type(f).__name__
+
+
+def stored_point_counts(dataset, field):
+    """The set of ``len(points)`` over keypoints stored in ``field``."""
+    import fiftyone as fo
+
+    f = dataset.get_field(field)
+    if f is None:
+        return set()
+    path = f"{field}.keypoints" if f.document_type is fo.Keypoints else field
+    pipeline = [{"$project": {"_v": f"${path}"}}]
+    if f.document_type is fo.Keypoints:
+        pipeline.append({"$unwind": "$_v"})
+    pipeline += [
+        {"$match": {"_v.points": {"$type": "array"}}},
+        {"$group": {"_id": {"$size": "$_v.points"}}},
+    ]
+    coll = dataset._dataset._sample_collection
+    return {d["_id"] for d in coll.aggregate(pipeline)}
+
+
+def counts_for_target(dataset, field=None):
+    """Stored point counts that a skeleton for ``field`` (or default) governs.
+
+    The default skeleton governs every keypoints field with no own skeleton.
+    """
+    if field:
+        return stored_point_counts(dataset, field)
+    counts = set()
+    for name in keypoint_fields(dataset):
+        if name not in dataset.skeletons:
+            counts |= stored_point_counts(dataset, name)
+    return counts
+
+
+def load_skeleton(dataset, field=None):
+    """The dataset's skeleton for ``field`` (or the default) as a
+    :class:`Skeleton`, with group names restored; ``None`` if unset."""
+    fo_sk = dataset.skeletons.get(field) if field else dataset.default_skeleton
+    if fo_sk is None:
+        return None
+    meta = (dataset.info.get(INFO_KEY) or {}).get("skeletons", {})
+    return Skeleton.from_fo(fo_sk, meta.get(field or DEFAULT_KEY))
+
+
+def save_skeleton(dataset, skeleton, field=None):
+    """Stores ``skeleton`` as ``dataset.skeletons[field]`` (or the default
+    skeleton), records its group names, and saves the dataset."""
+    if field:
+        skeletons = dict(dataset.skeletons)
+        skeletons[field] = skeleton.to_fo()
+        dataset.skeletons = skeletons
+    else:
+        dataset.default_skeleton = skeleton.to_fo()
+    info = dict(dataset.info.get(INFO_KEY) or {})
+    metas = dict(info.get("skeletons") or {})
+    metas[field or DEFAULT_KEY] = skeleton.meta()
+    info["skeletons"] = metas
+    dataset.info[INFO_KEY] = info
+    dataset.save()
+
+
+def delete_skeleton(dataset, field=None):
+    """Removes the skeleton of ``field`` (or the default) and its record.
+
+    Returns whether there was one.
+    """
+    if field:
+        if field not in dataset.skeletons:
+            return False
+        skeletons = dict(dataset.skeletons)
+        del skeletons[field]
+        dataset.skeletons = skeletons
+    else:
+        if dataset.default_skeleton is None:
+            return False
+        dataset.default_skeleton = None
+    info = dict(dataset.info.get(INFO_KEY) or {})
+    metas = dict(info.get("skeletons") or {})
+    metas.pop(field or DEFAULT_KEY, None)
+    info["skeletons"] = metas
+    dataset.info[INFO_KEY] = info
+    dataset.save()
+    return True
