@@ -1,0 +1,201 @@
+"""Fixtures for the browser suite: a FiftyOne App server subprocess with the
+plugin, headless Chromium through Playwright, and failure artifacts.
+
+The App server inherits the isolated database and plugins dir that
+``tests/conftest.py`` put in ``os.environ``. Each test module gets its own
+server (the server keeps one session state: open panels, open modal), each
+test a fresh demo dataset and a fresh browser page. On failure the page's
+screenshot, its console log and the server log land in ``test-artifacts/``.
+"""
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from browser import helpers
+
+REPO_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ARTIFACTS_DIR = os.path.join(REPO_DIR, "test-artifacts")
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class AppServer:
+    """A ``python -m fiftyone.server.main`` subprocess on 127.0.0.1."""
+
+    def __init__(self, env=None, log_path=None):
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        server_env = dict(os.environ)
+        server_env.update(
+            {
+                "FIFTYONE_PLUGINS_DIR": REPO_DIR,
+                "FIFTYONE_DO_NOT_TRACK": "true",
+                "FIFTYONE_ALLOW_LEGACY_ORCHESTRATORS": "true",
+            }
+        )
+        server_env.update(env or {})
+        self._log = open(log_path, "w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "fiftyone.server.main",
+             "--address", "127.0.0.1", "--port", str(self.port)],
+            env=server_env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            cwd=REPO_DIR,
+        )
+        self._wait_ready()
+
+    def _wait_ready(self, timeout=60):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(
+                    f"App server exited ({self.proc.returncode}):\n{self.log_tail()}"
+                )
+            try:
+                with urllib.request.urlopen(self.url + "/fiftyone", timeout=2):
+                    return
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"App server not ready in {timeout} s:\n{self.log_tail()}")
+
+    def dataset_url(self, name):
+        return f"{self.url}/datasets/{name}"
+
+    def log_tail(self, n=80):
+        self._log.flush()
+        with open(self.log_path, errors="replace") as f:
+            return "".join(f.readlines()[-n:])
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+
+
+def _artifact_dir(name):
+    path = os.path.join(ARTIFACTS_DIR, re.sub(r"[^\w.-]+", "_", name))
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def app_server_factory():
+    """Starts App servers with extra env; stops them all at session end."""
+    servers = []
+    os.makedirs(ARTIFACTS_DIR, exist_ok=True)
+
+    def start(env=None, name="app"):
+        log = os.path.join(ARTIFACTS_DIR, f"{name}-server.log")
+        server = AppServer(env=env, log_path=log)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def app_server(request, app_server_factory):
+    """An App server for this test module (no CVAT credentials)."""
+    server = app_server_factory(name=request.module.__name__.split(".")[-1])
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def playwright_instance():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        pw.selectors.set_test_id_attribute("data-cy")
+        yield pw
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_instance):
+    """Headless Debian Chromium."""
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: run scripts/setup.sh --test")
+    browser = playwright_instance.chromium.launch(
+        executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+    )
+    yield browser
+    browser.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, "rep_" + report.when, report)
+
+
+@pytest.fixture
+def page(request, browser):
+    """A fresh page (1600x1000) that only reaches 127.0.0.1, with console
+    capture; saves screenshot + logs to ``test-artifacts/`` on failure."""
+    context = browser.new_context(viewport={"width": 1600, "height": 1000})
+    context.add_init_script("window.IS_PLAYWRIGHT = true;")
+    context.route(re.compile(r"^https?://(?!127\.0\.0\.1|localhost)"), lambda r: r.abort())
+    context.set_default_timeout(helpers.TIMEOUT_MS)
+    page = context.new_page()
+    log = helpers.ConsoleLog(page)
+    page.console_log = log
+    yield page
+    failed = any(
+        getattr(request.node, "rep_" + w, None) is not None
+        and getattr(request.node, "rep_" + w).failed
+        for w in ("setup", "call")
+    )
+    if failed:
+        out = _artifact_dir(request.node.nodeid)
+        try:
+            page.screenshot(path=os.path.join(out, "screenshot.png"), full_page=True)
+        except Exception as e:  # the page may have crashed
+            log.lines.append(f"[screenshot failed] {e}")
+        with open(os.path.join(out, "console.log"), "w") as f:
+            f.write("\n".join(log.lines) + "\n")
+        server = request.node.funcargs.get("app_server") or request.node.funcargs.get(
+            "cvat_app_server"
+        )
+        if server is not None and os.path.exists(server.log_path):
+            shutil.copy(server.log_path, os.path.join(out, "app-server.log"))
+    context.close()
+
+
+@pytest.fixture
+def app(page, app_server, demo_dataset):
+    """The App open on a fresh demo dataset, grid loaded."""
+    helpers.open_dataset(page, app_server, demo_dataset.name)
+    return helpers.App(page, app_server, demo_dataset)

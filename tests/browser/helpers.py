@@ -1,0 +1,155 @@
+"""Common actions in the FiftyOne App, for the browser tests.
+
+Everything waits on the App's own signals (elements, responses), never on
+fixed sleeps. Test ids are FiftyOne's ``data-cy`` attributes.
+"""
+import json
+import threading
+
+TIMEOUT_MS = 30_000
+PLUGIN = "@posekit/skeletons"
+
+
+class ConsoleLog:
+    """Collects the page's console messages, page errors and failed requests."""
+
+    def __init__(self, page):
+        self.lines = []
+        page.on("console", lambda m: self.lines.append(f"[{m.type}] {m.text}"))
+        page.on("pageerror", lambda e: self.lines.append(f"[pageerror] {e}"))
+        page.on(
+            "requestfailed",
+            lambda r: self.lines.append(f"[requestfailed] {r.method} {r.url} {r.failure}"),
+        )
+
+    def errors(self):
+        return [l for l in self.lines if l.startswith(("[error]", "[pageerror]"))]
+
+
+def open_dataset(page, server, name):
+    """Loads the App on dataset ``name`` and waits for the grid's first sample."""
+    page.goto(server.dataset_url(name), wait_until="load")
+    page.get_by_test_id("looker").first.wait_for(state="visible")
+
+
+def is_execute(response, operator=None):
+    """Whether ``response`` answers a ``POST /operators/execute`` (for ``operator``)."""
+    if response.request.method != "POST" or not response.url.endswith("/operators/execute"):
+        return False
+    if operator is None:
+        return True
+    body = response.request.post_data_json or {}
+    return body.get("operator_uri", "").endswith("/" + operator.split("/")[-1])
+
+
+class Execution:
+    """One ``POST /operators/execute``: what the App sent and what it got."""
+
+    def __init__(self, response):
+        self.response = response
+        self.request = response.request.post_data_json
+        self.params = self.request.get("params", {})
+        self.status = response.status
+        try:
+            self.body = response.json()
+        except Exception:
+            self.body = {"text": response.text()}
+
+    @property
+    def error(self):
+        return self.body.get("error")
+
+    def __repr__(self):
+        return f"Execution(status={self.status}, params={self.params}, body={json.dumps(self.body)[:2000]})"
+
+
+class App:
+    """The App on one dataset, with the steps a user takes."""
+
+    def __init__(self, page, server, dataset):
+        self.page = page
+        self.server = server
+        self.dataset = dataset
+
+    # ---- grid -----------------------------------------------------------
+    @property
+    def lookers(self):
+        return self.page.get_by_test_id("looker")
+
+    def toggle_select(self, n):
+        """Toggles the n-th grid sample's checkbox (hover reveals it)."""
+        looker = self.lookers.nth(n)
+        looker.hover()
+        looker.click(position={"x": 10, "y": 5})
+
+    def selection_count(self):
+        return self.page.get_by_test_id("action-manage-selected").first
+
+    def open_sample(self, n=0):
+        """Opens the n-th grid sample in the modal."""
+        self.lookers.nth(n).click(position={"x": 60, "y": 60})
+        self.page.get_by_test_id("modal").wait_for(state="visible")
+        return self.page.get_by_test_id("modal")
+
+    # ---- operators ------------------------------------------------------
+    def open_operator_browser(self):
+        """Presses the backtick key, as a user does, to open the browser."""
+        browser = self.page.get_by_test_id("operators-browser")
+        self.page.locator("body").press("`")
+        browser.wait_for(state="visible")
+        return browser
+
+    def choose_operator(self, label):
+        """Searches the operator browser for ``label`` and opens its form."""
+        browser = self.open_operator_browser()
+        browser.get_by_test_id("operators-browser-search").fill(label)
+        browser.get_by_text(label, exact=True).first.click()
+        prompt = self.prompt
+        prompt.wait_for(state="visible")
+        return prompt
+
+    @property
+    def prompt(self):
+        return self.page.get_by_test_id("operators-prompt-modal")
+
+    def prompt_button(self, text):
+        return self.prompt.locator(".MuiDialogActions-root button", has_text=text).first
+
+    def execute(self, operator=None, button="Execute", expect_close=True):
+        """Clicks the prompt's ``button`` and returns the ``Execution`` of
+        ``POST /operators/execute`` for ``operator``."""
+        with self.page.expect_response(lambda r: is_execute(r, operator)) as info:
+            self.prompt_button(button).click()
+        execution = Execution(info.value)
+        if expect_close and not execution.error:
+            self.prompt.wait_for(state="hidden")
+        return execution
+
+    def fill(self, test_id, value, tab=True):
+        """Fills the form input with ``data-cy`` ``test_id``; Tab commits it."""
+        field = self.prompt.get_by_test_id(test_id)
+        box = field.locator("input, textarea").first if field.evaluate(
+            "e => !['INPUT','TEXTAREA'].includes(e.tagName)") else field
+        box.fill(value)
+        if tab:
+            box.press("Tab")
+        return box
+
+
+def in_thread(fn, *args, **kwargs):
+    """Runs ``fn`` in a plain thread (sync Playwright owns this thread's
+    asyncio loop, which FiftyOne's operator APIs would clash with)."""
+    out = {}
+
+    def run():
+        try:
+            out["value"] = fn(*args, **kwargs)
+        except BaseException as e:  # re-raised in the caller
+            out["error"] = e
+
+    t = threading.Thread(target=run)
+    t.start()
+    t.join()
+    if "error" in out:
+        raise out["error"]
+    return out.get("value")
