@@ -156,25 +156,18 @@ def _edge_pair(e):
 
 
 def edges_to_polylines(pairs):
-    """Index edges as few polylines as a greedy walk finds, in a stable order.
+    """Index edges as polylines, losslessly: consecutive edges that chain
+    (``(a, b)`` then ``(b, c)``) share one polyline ``[a, b, c]``.
 
-    Each polyline ``[a, b, c]`` stands for the edges ``a-b`` and ``b-c``.
+    :func:`polylines_to_edges` gives back the same pairs in the same order
+    and direction.
     """
-    unused = list(pairs)
     polylines = []
-    while unused:
-        a, b = unused.pop(0)
-        line = [a, b]
-        extended = True
-        while extended:
-            extended = False
-            for k, (x, y) in enumerate(unused):
-                if x == line[-1] or y == line[-1]:
-                    line.append(y if x == line[-1] else x)
-                    unused.pop(k)
-                    extended = True
-                    break
-        polylines.append(line)
+    for a, b in pairs:
+        if polylines and polylines[-1][-1] == a:
+            polylines[-1].append(b)
+        else:
+            polylines.append([a, b])
     return polylines
 
 
