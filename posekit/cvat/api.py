@@ -1,0 +1,324 @@
+"""A CVAT REST client for posekit: FiftyOne's ``CVATAnnotationAPI`` with
+timeouts on every request, ``/api/requests/{rq_id}`` waits with a deadline,
+errors that never carry credentials, and concurrent job downloads.
+"""
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlsplit
+
+import requests
+from fiftyone.utils.cvat import CVATAnnotationAPI
+
+logger = logging.getLogger(__name__)
+
+
+class CVATError(RuntimeError):
+    """A CVAT request failed; the message is safe to show (no credentials)."""
+
+
+class CVATHTTPError(CVATError, requests.exceptions.HTTPError):
+    """CVAT answered with an HTTP error status."""
+
+    def __init__(self, message, response=None):
+        CVATError.__init__(self, message)
+        self.response = response
+        self.request = None
+
+
+class CVATConnectionError(CVATError):
+    """The CVAT server could not be reached."""
+
+
+class CVATTimeoutError(CVATError):
+    """CVAT did not answer, or did not finish processing, in time."""
+
+
+def safe_url(url):
+    """``url`` without any user info (``user:pass@``), query or fragment."""
+    parts = urlsplit(url or "")
+    host = parts.hostname or ""
+    if parts.port:
+        host = "%s:%d" % (host, parts.port)
+    return "%s://%s%s" % (parts.scheme or "http", host, parts.path)
+
+
+class PosekitCVATAPI(CVATAnnotationAPI):
+    """FiftyOne's CVAT API with safe errors, timeouts and bounded waits.
+
+    Args:
+        name, url, username, email, password, headers, organization: as for
+            ``fiftyone.utils.cvat.CVATAnnotationAPI``
+        request_timeout (30): seconds to wait for any single HTTP answer
+        processing_timeout (600): seconds to wait for CVAT to process
+            uploaded media
+        max_workers (8): concurrent requests when downloading jobs
+    """
+
+    def __init__(
+        self,
+        name,
+        url,
+        username=None,
+        email=None,
+        password=None,
+        headers=None,
+        organization=None,
+        request_timeout=30,
+        processing_timeout=600,
+        max_workers=8,
+    ):
+        self._request_timeout = request_timeout
+        self._processing_timeout = processing_timeout
+        self._max_workers = max(1, int(max_workers or 1))
+        self._secrets = [s for s in (password,) if s]
+        self.created_task_ids = []
+        self.created_project_ids = []
+        if not url:
+            raise CVATError(
+                "No CVAT server URL: set FIFTYONE_CVAT_URL (plugin secret or "
+                "environment variable)"
+            )
+        if not (username or email) or not password:
+            raise CVATError(
+                "No CVAT credentials: set FIFTYONE_CVAT_USERNAME (or "
+                "FIFTYONE_CVAT_EMAIL) and FIFTYONE_CVAT_PASSWORD (plugin "
+                "secrets or environment variables)"
+            )
+        super().__init__(
+            name,
+            url,
+            username=username,
+            email=email,
+            password=password,
+            headers=headers,
+            organization=organization,
+        )
+
+    # -- requests ---------------------------------------------------------
+
+    def _scrub(self, text):
+        text = str(text)
+        for secret in self._secrets + self._session_secrets():
+            if secret:
+                text = text.replace(secret, "***")
+        return text
+
+    def _session_secrets(self):
+        session = getattr(self, "_session", None)
+        if session is None:
+            return []
+        out = [v for k, v in session.headers.items() if k.lower() in (
+            "authorization", "x-csrftoken")]
+        out += [c.value for c in session.cookies]
+        return [v for v in out if isinstance(v, str) and len(v) >= 8]
+
+    def _make_request(self, request_method, url, print_error_info=True, **kwargs):
+        kwargs.setdefault("timeout", self._request_timeout)
+        method = getattr(request_method, "__name__", "request").upper()
+        where = "%s %s" % (method, urlsplit(url).path)
+        server = safe_url(self._url)
+        try:
+            response = request_method(url, verify=False, **kwargs)
+        except requests.exceptions.Timeout:
+            raise CVATTimeoutError(
+                "CVAT at %s did not answer %s within %ss"
+                % (server, where, kwargs["timeout"])
+            ) from None
+        except requests.exceptions.ConnectionError:
+            raise CVATConnectionError(
+                "Cannot reach the CVAT server at %s (%s failed); is it "
+                "running and is FIFTYONE_CVAT_URL right?" % (server, where)
+            ) from None
+        except requests.exceptions.RequestException as e:
+            raise CVATError(
+                "Request %s to CVAT at %s failed: %s"
+                % (where, server, type(e).__name__)
+            ) from None
+
+        if response.status_code >= 400:
+            status = response.status_code
+            if status in (401, 403):
+                hint = (
+                    "; check the CVAT username and password "
+                    "(FIFTYONE_CVAT_USERNAME / FIFTYONE_CVAT_PASSWORD)"
+                    if status == 401 or "login" in url
+                    else "; the CVAT user lacks permission"
+                )
+            else:
+                hint = ""
+            detail = ""
+            try:
+                body = response.text or ""
+                if body and "html" not in response.headers.get(
+                    "Content-Type", ""
+                ):
+                    detail = ": " + self._scrub(body.strip()[:300])
+            except Exception:
+                pass
+            raise CVATHTTPError(
+                "CVAT at %s answered %d to %s%s%s"
+                % (server, status, where, detail, hint),
+                response=response,
+            )
+
+        return response
+
+    # -- bookkeeping for rollback ------------------------------------------
+
+    def create_task(self, *args, **kwargs):
+        task_id, class_id_map, attr_id_map = super().create_task(*args, **kwargs)
+        self.created_task_ids.append(task_id)
+        return task_id, class_id_map, attr_id_map
+
+    def create_project(self, name, schema=None):
+        project_id = super().create_project(name, schema=schema)
+        if project_id is not None:
+            self.created_project_ids.append(project_id)
+        return project_id
+
+    def post_task(self, task_json):
+        """Creates a task from a raw JSON body; returns its id."""
+        task_id = self.post(self.tasks_url, json=task_json).json()["id"]
+        self.created_task_ids.append(task_id)
+        return task_id
+
+    def post_project(self, project_json):
+        """Creates a project from a raw JSON body; returns its id."""
+        project_id = self.post(self.projects_url, json=project_json).json()["id"]
+        self.created_project_ids.append(project_id)
+        return project_id
+
+    def rollback(self):
+        """Deletes (best effort) the tasks and projects this client created."""
+        for task_id in reversed(self.created_task_ids):
+            try:
+                self.delete(self.task_url(task_id))
+            except Exception as e:  # the server may be the thing that failed
+                logger.warning("Could not delete CVAT task %s: %s", task_id, e)
+        for project_id in reversed(self.created_project_ids):
+            try:
+                self.delete(self.project_url(project_id))
+            except Exception as e:
+                logger.warning(
+                    "Could not delete CVAT project %s: %s", project_id, e
+                )
+        self.created_task_ids = []
+        self.created_project_ids = []
+
+    # -- media upload -------------------------------------------------------
+
+    def request_url(self, rq_id):
+        return "%s/requests/%s" % (self.base_api_url, rq_id)
+
+    def wait_for_request(self, rq_id, task_id, timeout=None):
+        """Waits for CVAT's background request ``rq_id`` to finish.
+
+        Raises:
+            CVATError: if CVAT reports the request failed
+            CVATTimeoutError: if it is not finished after ``timeout`` seconds
+        """
+        timeout = self._processing_timeout if timeout is None else timeout
+        deadline = time.monotonic() + timeout
+        delay = 0.05
+        while True:
+            info = self.get(self.request_url(rq_id)).json()
+            status = str(info.get("status", "")).lower()
+            if status == "finished":
+                return info
+            if status == "failed":
+                raise CVATError(
+                    "CVAT failed to process the media of task %s: %s"
+                    % (task_id, self._scrub(info.get("message") or "no reason given"))
+                )
+            if time.monotonic() + delay > deadline:
+                raise CVATTimeoutError(
+                    "CVAT did not finish processing the media of task %s "
+                    "within %ss (last status: %s)" % (task_id, timeout, status or "?")
+                )
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
+    def upload_data(
+        self,
+        task_id,
+        paths,
+        image_quality=75,
+        use_cache=True,
+        use_zip_chunks=True,
+        chunk_size=None,
+        job_assignees=None,
+        job_reviewers=None,
+        frame_start=None,
+        frame_stop=None,
+        frame_step=None,
+    ):
+        """Uploads media to a task and waits (bounded) for CVAT to process
+        them; returns the task's job ids."""
+        data = {
+            "image_quality": image_quality,
+            "use_cache": use_cache,
+            "use_zip_chunks": use_zip_chunks,
+            "sorting_method": "predefined",
+        }
+        if chunk_size:
+            data["chunk_size"] = chunk_size
+        if frame_start is not None:
+            data["start_frame"] = frame_start
+        if frame_stop is not None:
+            data["stop_frame"] = frame_stop
+        if frame_step is not None:
+            data["frame_filter"] = "step=%d" % frame_step
+
+        files, open_files = self._parse_local_files(paths)
+        try:
+            resp = self.post(self.task_data_url(task_id), data=data, files=files)
+        finally:
+            for f in open_files:
+                f.close()
+
+        rq_id = None
+        try:
+            rq_id = resp.json().get("rq_id")
+        except ValueError:
+            pass
+        if rq_id:
+            self.wait_for_request(rq_id, task_id)
+
+        job_ids = self._get_job_ids(task_id)
+        deadline = time.monotonic() + self._processing_timeout
+        while not job_ids:
+            if time.monotonic() > deadline:
+                raise CVATTimeoutError(
+                    "CVAT created no jobs for task %s within %ss"
+                    % (task_id, self._processing_timeout)
+                )
+            time.sleep(0.5)
+            job_ids = self._get_job_ids(task_id)
+
+        if job_assignees:
+            for idx, job_id in enumerate(job_ids):
+                assignee = job_assignees[idx % len(job_assignees)]
+                user_id = self.get_user_id(assignee)
+                if user_id is not None:
+                    self.patch(
+                        self.taskless_job_url(job_id),
+                        json={self.assignee_key: user_id},
+                    )
+
+        return job_ids
+
+    def get_user_id(self, username):
+        return self._get_value_update_map(
+            username, self._user_id_map, "username", self.user_search_url
+        )
+
+    # -- downloads ------------------------------------------------------------
+
+    def get_json_many(self, urls):
+        """GETs several URLs concurrently; returns their JSON bodies in order."""
+        urls = list(urls)
+        if len(urls) <= 1 or self._max_workers == 1:
+            return [self.get(u).json() for u in urls]
+        with ThreadPoolExecutor(min(self._max_workers, len(urls))) as pool:
+            return list(pool.map(lambda u: self.get(u).json(), urls))

@@ -1,0 +1,88 @@
+"""Skeleton SVGs as CVAT expects them, and parsing what CVAT serves back."""
+import json
+import os
+
+import pytest
+
+from posekit.cvat import svg
+
+SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "cvat")
+
+
+def test_build_svg_has_nodes_in_order_and_edges():
+    text = svg.build_svg(
+        ["nose", "left_eye", "right_eye"],
+        [[1, 0, 2]],
+        [[50, 10], [40, 5], [60, 5]],
+    )
+    parsed = svg.parse_svg(text)
+    assert parsed.label_names == {1: "nose", 2: "left_eye", 3: "right_eye"}
+    assert sorted(tuple(sorted(e)) for e in parsed.edges) == [(1, 2), (1, 3)]
+    assert parsed.positions[2] == (40.0, 5.0)
+    # lines before circles, explicit end tags, no root element
+    assert text.index("<line") < text.index("<circle")
+    assert "</circle>" in text and "<svg" not in text
+    assert 'data-type="element node"' in text
+    assert 'data-element-id="3" data-node-id="3"' in text
+
+
+def test_build_svg_escapes_names_and_dedupes_edges():
+    text = svg.build_svg(['a"b', "c"], [[0, 1], [1, 0]], [[1, 2], [3, 4]])
+    parsed = svg.parse_svg(text)
+    assert parsed.label_names[1] == 'a&quot;b' or parsed.label_names[1] == 'a"b'
+    assert len(parsed.edges) == 1
+
+
+def test_build_svg_needs_one_position_per_node():
+    with pytest.raises(ValueError, match="one position per node"):
+        svg.build_svg(["a", "b"], [], [[0, 0]])
+
+
+def test_parse_served_svg_any_attribute_order_and_whitespace():
+    served = (
+        '<line data-node-to="2" x1="1" data-type="edge" data-node-from="3">'
+        "</line>\n  "
+        "<circle cy='2' data-label-id='12' data-node-id='2' cx='1' "
+        "data-type='element node'></circle>"
+        '<circle data-type="element node" data-node-id="1" data-label-id="11">'
+        "</circle>"
+    )
+    parsed = svg.parse_svg(served)
+    assert parsed.edges == [(3, 2)]
+    assert parsed.label_ids == {2: 12, 1: 11}
+    assert parsed.node_ids == [1, 2]
+
+
+def test_node_order_follows_svg_not_sublabel_listing():
+    label = {
+        "sublabels": [{"id": 7, "name": "b"}, {"id": 5, "name": "a"}, {"id": 9, "name": "c"}],
+        "svg": '<circle data-type="element node" data-node-id="2" data-label-id="7"></circle>'
+        '<circle data-type="element node" data-node-id="1" data-label-id="5"></circle>',
+    }
+    # nodes from the svg first, then sublabels it does not mention
+    assert svg.node_order(label) == [5, 7, 9]
+
+
+def test_node_order_by_name_when_svg_is_unrewritten():
+    label = {
+        "sublabels": [{"id": 3, "name": "y"}, {"id": 4, "name": "x"}],
+        "svg": svg.build_svg(["x", "y"], [[0, 1]], [[0, 0], [1, 1]]),
+    }
+    assert svg.node_order(label) == [4, 3]
+
+
+def test_real_cvat_skeleton_labels_parse():
+    path = os.path.join(SHARED, "skeleton_labels.json")
+    if not os.path.exists(path):
+        pytest.fail("reference file missing: %s" % path)
+    with open(path) as f:
+        data = json.load(f)
+    labels = data["skeleton_labels"]
+    skeletons = [l for l in labels if isinstance(l, dict) and l.get("type") == "skeleton"]
+    assert skeletons
+    for label in skeletons:
+        order = svg.node_order(label)
+        assert sorted(order) == sorted(s["id"] for s in label["sublabels"])
+        parsed = svg.parse_svg(label["svg"])
+        for a, b in parsed.edges:
+            assert a in parsed.label_ids and b in parsed.label_ids
