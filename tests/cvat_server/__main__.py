@@ -1,0 +1,26 @@
+"""``python -m cvat_server --port 8080`` (from tests/): run the emulator."""
+import argparse
+import time
+
+from .server import CVATServer
+from .state import State
+
+
+def main():
+    parser = argparse.ArgumentParser(description="CVAT 2.23.1 emulator")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080)
+    args = parser.parse_args()
+    server = CVATServer(args.host, args.port).start()
+    print(f"CVAT 2.23.1 emulator on {server.url} (users: "
+          f"'{State.ADMIN[0]}' admin, '{State.OTHER[0]}'; passwords in "
+          "tests/cvat_server/README.md)", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,445 @@
+"""Validation and normalisation of annotation payloads (``LabeledDataRequest``)
+the way CVAT 2.23.1 accepts them, and the PUT/PATCH/DELETE operations.
+
+Errors are raised as ``AnnotationError`` with a DRF-style body: the collection
+name keyed to a list with one object per item (``{}`` for valid items), e.g.
+``{"shapes": [{}, {"label_id": ["..."]}]}``.
+
+Skeleton elements are stored (and therefore returned) in a deterministic order
+that differs from sublabel order, because real CVAT returns them in arbitrary
+order and clients must match them by ``label_id``.
+"""
+import math
+
+SHAPE_TYPES = {
+    "rectangle", "polygon", "polyline", "points", "ellipse", "cuboid", "mask",
+    "skeleton",
+}
+SOURCES = {"manual", "semi-auto", "auto", "file", "consensus"}
+
+
+class AnnotationError(Exception):
+    """A 400 answer with a field-keyed body."""
+
+    def __init__(self, body):
+        super().__init__(body)
+        self.body = body
+
+
+class _ItemError(Exception):
+    def __init__(self, errors):
+        super().__init__(errors)
+        self.errors = errors
+
+
+class Context:
+    """What validation needs to know about the task/job being written."""
+
+    def __init__(self, labels, start, stop):
+        self.start, self.stop = start, stop
+        self.top = {}  # label id -> (type, attribute ids, {sublabel id: attr ids})
+        for label in labels:
+            subs = {
+                s["id"]: {a["id"] for a in s["attributes"]}
+                for s in label["sublabels"]
+            }
+            self.top[label["id"]] = (
+                label["type"], {a["id"] for a in label["attributes"]}, subs
+            )
+
+
+def _int(value, field, errors, minimum=None):
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        errors[field] = ["A valid integer is required."]
+        return None
+    try:
+        ivalue = int(value)
+        if isinstance(value, float) and value != ivalue:
+            raise ValueError
+    except ValueError:
+        errors[field] = ["A valid integer is required."]
+        return None
+    if minimum is not None and ivalue < minimum:
+        errors[field] = [f"Ensure this value is greater than or equal to {minimum}."]
+        return None
+    return ivalue
+
+
+def _bool(item, field, errors, default=False):
+    value = item.get(field, default)
+    if not isinstance(value, bool):
+        errors[field] = ["Must be a valid boolean."]
+    return value
+
+
+def _points(item, errors):
+    pts = item.get("points", [])
+    if not isinstance(pts, list):
+        errors["points"] = ['Expected a list of items but got type "%s".' % type(pts).__name__]
+        return []
+    try:
+        out = [float(p) for p in pts]
+    except (TypeError, ValueError):
+        out = None
+    if out is None or any(isinstance(p, bool) for p in pts) or not all(map(math.isfinite, out)):
+        errors["points"] = {
+            str(i): ["A valid number is required."]
+            for i, p in enumerate(pts)
+            if isinstance(p, bool) or not _finite(p)
+        }
+        return []
+    return out
+
+
+def _finite(p):
+    try:
+        return math.isfinite(float(p))
+    except (TypeError, ValueError):
+        return False
+
+
+def _attributes(item, allowed, errors):
+    attrs = item.get("attributes", [])
+    if not isinstance(attrs, list):
+        errors["attributes"] = ['Expected a list of items but got type "%s".' % type(attrs).__name__]
+        return []
+    out = []
+    for a in attrs:
+        if not isinstance(a, dict) or "spec_id" not in a or "value" not in a:
+            errors["attributes"] = [{"spec_id": ["This field is required."], "value": ["This field is required."]}]
+            return []
+        e = {}
+        spec_id = _int(a["spec_id"], "spec_id", e)
+        if not isinstance(a["value"], str):
+            e["value"] = ["Not a valid string."]
+        if e:
+            errors["attributes"] = [e]
+            return []
+        if spec_id not in allowed:
+            errors["attributes"] = [{"spec_id": [f"Attribute spec {spec_id} does not belong to label {item.get('label_id')}"]}]
+            return []
+        out.append({"spec_id": spec_id, "value": a["value"]})
+    return out
+
+
+def _common(item, errors, ctx, frame_required=True):
+    frame = _int(item.get("frame"), "frame", errors, 0) if "frame" in item else None
+    if frame is None and "frame" not in item and frame_required:
+        errors["frame"] = ["This field is required."]
+    elif frame is not None and not ctx.start <= frame <= ctx.stop:
+        errors["frame"] = [
+            f"The frame #{frame} is out of the range [{ctx.start}, {ctx.stop}]"
+        ]
+    source = item.get("source", "manual")
+    if source not in SOURCES:
+        errors["source"] = ['"%s" is not a valid choice.' % source]
+    group = item.get("group", 0)
+    if group is None:
+        group = 0
+    else:
+        group = _int(group, "group", errors, 0)
+    return frame, source, group
+
+
+def _label(item, errors, allowed):
+    if "label_id" not in item:
+        errors["label_id"] = ["This field is required."]
+        return None
+    lid = _int(item["label_id"], "label_id", errors)
+    if lid is not None and lid not in allowed:
+        errors["label_id"] = [f"Label #{lid} does not exist in this task"]
+        return None
+    return lid
+
+
+def _geometry(item, errors, ctx):
+    stype = item.get("type")
+    if stype is None:
+        errors["type"] = ["This field is required."]
+    elif stype not in SHAPE_TYPES:
+        errors["type"] = ['"%s" is not a valid choice.' % stype]
+    rotation = item.get("rotation", 0.0)
+    if isinstance(rotation, bool) or not _finite(rotation) or not 0 <= float(rotation) <= 360:
+        errors["rotation"] = ["Ensure this value is between 0 and 360."]
+        rotation = 0.0
+    z_order = _int(item.get("z_order", 0), "z_order", errors)
+    return {
+        "occluded": _bool(item, "occluded", errors),
+        "outside": _bool(item, "outside", errors),
+        "points": _points(item, errors),
+        "rotation": float(rotation),
+        "type": stype,
+        "z_order": z_order,
+    }
+
+
+def _order_elements(elements, seed):
+    """A deterministic order that is never sublabel order (for n > 1)."""
+    n = len(elements)
+    if n < 2:
+        return elements
+    shift = seed % n or 1
+    rotated = elements[shift:] + elements[:shift]
+    return rotated[::-1] if seed % 2 else rotated
+
+
+class Normalizer:
+    """Turns a request payload into stored records (with server ids)."""
+
+    def __init__(self, state, ctx, keep_ids=False):
+        self.state, self.ctx, self.keep_ids = state, ctx, keep_ids
+
+    def _id(self, item, kind):
+        if self.keep_ids and item.get("id") is not None:
+            return item["id"]
+        return self.state.next_id(kind)
+
+    def collection(self, payload, key):
+        items = payload.get(key, [])
+        if items is None:
+            items = []
+        if not isinstance(items, list):
+            raise AnnotationError({key: ['Expected a list of items but got type "%s".' % type(items).__name__]})
+        method = getattr(self, key[:-1])
+        out = []
+        for i, item in enumerate(items):
+            try:
+                if not isinstance(item, dict):
+                    raise _ItemError({"non_field_errors": ["Invalid data. Expected a dictionary, but got %s." % type(item).__name__]})
+                out.append(method(item))
+            except _ItemError as e:
+                body = [{} for _ in items]
+                body[i] = e.errors
+                raise AnnotationError({key: body}) from None
+        return out
+
+    def tag(self, item):
+        errors = {}
+        frame, source, group = _common(item, errors, self.ctx)
+        lid = _label(item, errors, self.ctx.top)
+        attrs = _attributes(item, self.ctx.top[lid][1], errors) if lid else []
+        if errors:
+            raise _ItemError(errors)
+        return {
+            "attributes": attrs, "frame": frame, "group": group,
+            "id": self._id(item, "tag"), "label_id": lid, "source": source,
+        }
+
+    def shape(self, item):
+        errors = {}
+        frame, source, group = _common(item, errors, self.ctx)
+        lid = _label(item, errors, self.ctx.top)
+        geom = _geometry(item, errors, self.ctx)
+        attrs = _attributes(item, self.ctx.top[lid][1], errors) if lid else []
+        if errors:
+            raise _ItemError(errors)
+        ltype, _, subs = self.ctx.top[lid]
+        elements = item.get("elements", []) or []
+        if geom["type"] == "skeleton" or elements:
+            if ltype != "skeleton" or geom["type"] != "skeleton":
+                raise _ItemError({"label_id": [
+                    f"Shape of type '{geom['type']}' cannot use label #{lid} of type '{ltype}'"
+                    if geom["type"] == "skeleton" else
+                    "Only skeleton shapes can have elements"]})
+            elements = self._elements(elements, subs, frame, self._element)
+        elif ltype not in ("any", geom["type"]):
+            raise _ItemError({"label_id": [
+                f"Shape of type '{geom['type']}' cannot use label #{lid} of type '{ltype}'"]})
+        sid = self._id(item, "shape")
+        shape = {"attributes": attrs}
+        if geom["type"] == "skeleton":
+            shape["elements"] = _order_elements(elements, sid)
+        shape.update(frame=frame, group=group, id=sid, label_id=lid,
+                     source=source)
+        shape.update(geom)
+        if geom["type"] == "skeleton":
+            shape["points"] = []
+        return _sorted(shape)
+
+    def _elements(self, elements, subs, frame, make):
+        if not isinstance(elements, list):
+            raise _ItemError({"elements": ["Expected a list of items."]})
+        out, seen = [], set()
+        for i, el in enumerate(elements):
+            errors = {}
+            if not isinstance(el, dict):
+                errors["non_field_errors"] = ["Invalid data. Expected a dictionary."]
+            else:
+                lid = _label(el, errors, subs)
+                if lid in seen:
+                    errors["label_id"] = [f"Sublabel #{lid} is used by more than one element"]
+                seen.add(lid)
+                if not errors:
+                    try:
+                        out.append(make(el, lid, subs[lid], frame))
+                    except _ItemError as e:
+                        errors = e.errors
+            if errors:
+                body = [{} for _ in elements]
+                body[i] = errors
+                raise _ItemError({"elements": body})
+        missing = set(subs) - seen
+        if missing:
+            raise _ItemError({"elements": [
+                "Skeleton must have one element per sublabel; missing sublabels "
+                + ", ".join(f"#{m}" for m in sorted(missing))]})
+        return out
+
+    def _element(self, el, lid, attr_ids, frame):
+        errors = {}
+        eframe, source, group = _common(el, errors, self.ctx, frame_required=False)
+        geom = _geometry(dict(el, type=el.get("type", "points")), errors, self.ctx)
+        attrs = _attributes(el, attr_ids, errors)
+        if geom["type"] != "points":
+            errors["type"] = ["Skeleton elements must be of type 'points'"]
+        elif len(geom["points"]) != 2 and not errors.get("points"):
+            errors["points"] = ["A skeleton element has exactly two coordinates"]
+        if eframe is not None and eframe != frame:
+            errors["frame"] = ["An element must be on its skeleton's frame"]
+        if errors:
+            raise _ItemError(errors)
+        out = {"attributes": attrs, "frame": frame, "group": group,
+               "id": self._id(el, "shape"), "label_id": lid,
+               "source": source}
+        out.update(geom)
+        return _sorted(out)
+
+    def track(self, item):
+        errors = {}
+        frame, source, group = _common(item, errors, self.ctx)
+        lid = _label(item, errors, self.ctx.top)
+        attrs = _attributes(item, self.ctx.top[lid][1], errors) if lid else []
+        if errors:
+            raise _ItemError(errors)
+        ltype, attr_ids, subs = self.ctx.top[lid]
+        shapes = self._tracked_shapes(item, attr_ids)
+        elements = item.get("elements", []) or []
+        if ltype == "skeleton":
+            if any(s["type"] != "skeleton" for s in shapes):
+                raise _ItemError({"shapes": ["A skeleton track has 'skeleton' shapes"]})
+            for s in shapes:
+                s["points"] = []
+            elements = self._elements(
+                elements, subs, frame,
+                lambda el, sub_lid, sub_attrs, f: self._element_track(
+                    el, sub_lid, sub_attrs))
+        elif elements:
+            raise _ItemError({"elements": ["Only skeleton tracks can have elements"]})
+        tid = self._id(item, "track")
+        track = {"attributes": attrs}
+        if ltype == "skeleton":
+            track["elements"] = _order_elements(elements, tid)
+        track.update(frame=frame, group=group, id=tid, label_id=lid,
+                     shapes=shapes, source=source)
+        return track
+
+    def _element_track(self, el, lid, attr_ids):
+        errors = {}
+        frame, source, group = _common(el, errors, self.ctx)
+        attrs = _attributes(el, attr_ids, errors)
+        if errors:
+            raise _ItemError(errors)
+        shapes = self._tracked_shapes(el, attr_ids)
+        if any(s["type"] != "points" or len(s["points"]) != 2 for s in shapes):
+            raise _ItemError({"shapes": ["Element keyframes are 'points' shapes with two coordinates"]})
+        return {"attributes": attrs, "frame": frame, "group": group,
+                "id": self._id(el, "track"), "label_id": lid,
+                "shapes": shapes, "source": source}
+
+    def _tracked_shapes(self, item, attr_ids):
+        shapes = item.get("shapes")
+        if not isinstance(shapes, list) or not shapes:
+            raise _ItemError({"shapes": ["This field is required." if shapes is None else "A track needs at least one shape"]})
+        out = []
+        for i, s in enumerate(shapes):
+            errors = {}
+            if not isinstance(s, dict):
+                errors["non_field_errors"] = ["Invalid data. Expected a dictionary."]
+            else:
+                frame, _, _ = _common(s, errors, self.ctx)
+                geom = _geometry(s, errors, self.ctx)
+                attrs = _attributes(s, attr_ids, errors)
+            if errors:
+                body = [{} for _ in shapes]
+                body[i] = errors
+                raise _ItemError({"shapes": body})
+            rec = {"attributes": attrs, "frame": frame,
+                   "id": self._id(s, "tracked_shape")}
+            rec.update(geom)
+            out.append(_sorted(rec))
+        return out
+
+
+def _sorted(d):
+    return {k: d[k] for k in sorted(d)}
+
+
+def normalize(state, ctx, payload, keep_ids=False):
+    """(tags, shapes, tracks) stored records for a request body."""
+    if not isinstance(payload, dict):
+        raise AnnotationError({"non_field_errors": ["Invalid data. Expected a dictionary, but got %s." % type(payload).__name__]})
+    if "version" in payload:
+        errors = {}
+        _int(payload["version"], "version", errors)
+        if errors:
+            raise AnnotationError(errors)
+    n = Normalizer(state, ctx, keep_ids)
+    return (n.collection(payload, "tags"), n.collection(payload, "shapes"),
+            n.collection(payload, "tracks"))
+
+
+def put(store, start, stop, tags, shapes, tracks):
+    """Replace everything on frames start..stop."""
+    store.clear_range(start, stop)
+    add(store, tags, shapes, tracks)
+
+
+def add(store, tags, shapes, tracks):
+    for t in tags:
+        store.tags.setdefault(t["frame"], []).append(t)
+    for s in shapes:
+        store.shapes.setdefault(s["frame"], []).append(s)
+    store.tracks.extend(tracks)
+
+
+def existing_ids(store):
+    """{collection: {id: frame or None}} for PATCH update/delete lookups."""
+    return {
+        "tags": {t["id"]: f for f, ts in store.tags.items() for t in ts},
+        "shapes": {s["id"]: f for f, ss in store.shapes.items() for s in ss},
+        "tracks": {t["id"]: None for t in store.tracks},
+    }
+
+
+def check_ids_exist(store, payload):
+    """400 unless every object of an update/delete names an existing id."""
+    known = existing_ids(store)
+    for key in ("tags", "shapes", "tracks"):
+        items = payload.get(key) or []
+        if not isinstance(items, list):
+            continue
+        for i, item in enumerate(items):
+            oid = item.get("id") if isinstance(item, dict) else None
+            if oid not in known[key]:
+                body = [{} for _ in items]
+                body[i] = {"id": ["This field is required." if oid is None
+                                  else f"Object #{oid} does not exist"]}
+                raise AnnotationError({key: body})
+
+
+def remove(store, tags, shapes, tracks):
+    """Delete the objects with these ids."""
+    for key, items in (("tags", tags), ("shapes", shapes)):
+        ids = {i["id"] for i in items}
+        if not ids:
+            continue
+        index = getattr(store, key)
+        for f in list(index):
+            kept = [o for o in index[f] if o["id"] not in ids]
+            if kept:
+                index[f] = kept
+            else:
+                del index[f]
+    ids = {t["id"] for t in tracks}
+    if ids:
+        store.tracks = [t for t in store.tracks if t["id"] not in ids]
