@@ -1,2 +1,431 @@
-"""Placeholder: filled in by its feature."""
-PANELS = []
+"""The "Skeleton preview" panel: the current sample's image with its
+keypoints and the skeleton's edges drawn over it.
+
+It follows the sample open in the modal and, in the grid, steps through the
+current view one sample at a time (each step fetches that one sample only).
+Drawing is :mod:`posekit.drawing`; the rendered picture is an SVG data URI in
+panel data (never echoed back by the App), the small settings live in panel
+state:
+
+``field``, ``fields``, ``show_labels``, ``conf_threshold``, ``skeleton_only``,
+``sample_id``, ``index`` (position in the view, ``None`` when unknown),
+``count`` (view size).
+
+Panel data: ``image`` (the SVG data URI), ``summary`` (markdown, numbers and
+escaped label text only) and ``scene`` (:meth:`posekit.drawing.Scene.to_json`
+plus ``sample_id``, ``field``, ``display_size``, ``payload_bytes``).
+"""
+import re
+
+import fiftyone as fo
+import fiftyone.operators as foo
+import fiftyone.operators.types as types
+
+from posekit import drawing
+from posekit.layout import default_layout
+from posekit.skeleton import keypoint_fields, load_skeleton
+from posekit.templates import find_template
+
+PANEL_NAME = "skeleton_preview"
+DEFAULT_THRESHOLD = 0.0
+
+
+class SkeletonPreviewPanel(foo.Panel):
+    """Previews a keypoints field and its skeleton over the sample's image."""
+
+    @property
+    def config(self):
+        return foo.PanelConfig(
+            name=PANEL_NAME,
+            label="Skeleton preview",
+            icon="accessibility_new",
+            surfaces="grid modal",
+            help_markdown=(
+                "Shows the current sample's keypoints and skeleton edges over "
+                "its image. Opens on the sample in the modal; in the grid, "
+                "step with the arrows."
+            ),
+        )
+
+    # --- events ------------------------------------------------------------
+
+    def on_load(self, ctx):
+        state = ctx.panel.state
+        fields = keypoint_fields(ctx.dataset)
+        field = state.field if state.field in fields else None
+        ctx.panel.state.set(
+            {
+                "fields": fields,
+                "field": field or (fields[0] if fields else None),
+                "show_labels": bool(state.show_labels),
+                "conf_threshold": float(state.conf_threshold or DEFAULT_THRESHOLD),
+                "skeleton_only": bool(state.skeleton_only),
+            }
+        )
+        if ctx.current_sample:
+            self._show(ctx, sample_id=ctx.current_sample)
+        elif state.sample_id and state.index is not None:
+            self._show(ctx, index=state.index)
+        else:
+            self._show(ctx, index=0)
+
+    def on_change_current_sample(self, ctx):
+        if ctx.current_sample:
+            self._show(ctx, sample_id=ctx.current_sample)
+
+    def on_change_view(self, ctx):
+        if not ctx.current_sample:
+            self._show(ctx, index=0)
+
+    def on_change_dataset(self, ctx):
+        ctx.panel.state.set({"field": None, "sample_id": None, "index": None})
+        self.on_load(ctx)
+
+    def on_change_field(self, ctx):
+        field = ctx.params.get("value")
+        if field not in (ctx.panel.state.fields or []):
+            ctx.ops.notify(f"{field!r} is not a keypoints field", variant="error")
+            return
+        ctx.panel.state.field = field
+        self._redraw(ctx)
+
+    def on_change_show_labels(self, ctx):
+        ctx.panel.state.show_labels = bool(ctx.params.get("value"))
+        self._redraw(ctx)
+
+    def on_change_threshold(self, ctx):
+        value = ctx.params.get("value")
+        try:
+            value = min(max(float(value), 0.0), 1.0)
+        except (TypeError, ValueError):
+            value = DEFAULT_THRESHOLD
+        ctx.panel.state.conf_threshold = value
+        self._redraw(ctx)
+
+    def on_change_skeleton_only(self, ctx):
+        ctx.panel.state.skeleton_only = bool(ctx.params.get("value"))
+        self._redraw(ctx)
+
+    def next_sample(self, ctx):
+        self._step(ctx, +1)
+
+    def previous_sample(self, ctx):
+        self._step(ctx, -1)
+
+    # --- work --------------------------------------------------------------
+
+    def _step(self, ctx, delta):
+        state = ctx.panel.state
+        index = state.index
+        if index is None and state.sample_id:
+            # came from the modal: find the sample's position once
+            ids = ctx.view.values("id")
+            index = ids.index(state.sample_id) if state.sample_id in ids else 0
+        index = (index or 0) + delta
+        count = ctx.view.count()
+        if count:
+            index = min(max(index, 0), count - 1)
+        sample = self._show(ctx, index=index)
+        if sample is not None and ctx.current_sample:
+            ctx.ops.open_sample(id=sample.id)
+
+    def _redraw(self, ctx):
+        state = ctx.panel.state
+        if state.sample_id:
+            self._show(ctx, sample_id=state.sample_id, index=state.index)
+        else:
+            self._show(ctx, index=state.index or 0)
+
+    def _show(self, ctx, sample_id=None, index=None):
+        """Fetches one sample (by id, else by position in the view), draws it
+        into panel data and records where it is in panel state."""
+        state = ctx.panel.state
+        field = state.field
+        view = ctx.view
+        sample = None
+        if sample_id is not None:
+            sample = _fetch(view, field, sample_id=sample_id)
+            if sample is None:
+                sample = _fetch(ctx.dataset, field, sample_id=sample_id)
+        else:
+            sample = _fetch(view, field, index=index or 0)
+        state.set(
+            {
+                "sample_id": sample.id if sample is not None else None,
+                "index": index,
+                "count": view.count(),
+            }
+        )
+        ctx.panel.data.set(
+            preview(
+                ctx.dataset,
+                sample,
+                field,
+                show_labels=bool(state.show_labels),
+                conf_threshold=float(state.conf_threshold or 0.0),
+                skeleton_only=bool(state.skeleton_only),
+            )
+        )
+        return sample
+
+    def render(self, ctx):
+        panel = types.Object()
+        state = ctx.panel.state
+        fields = state.fields or []
+
+        bar = panel.h_stack("controls", align_x="left", align_y="center", gap=2)
+        if fields:
+            dropdown = types.DropdownView()
+            for f in fields:
+                dropdown.add_choice(f, label=f)
+            bar.enum(
+                "field",
+                fields,
+                label="Keypoints field",
+                default=state.field,
+                view=dropdown,
+                on_change=self.on_change_field,
+            )
+        bar.btn(
+            "previous",
+            label="Previous",
+            icon="arrow_back",
+            on_click=self.previous_sample,
+            disabled=(state.index or 0) <= 0 and state.index is not None,
+        )
+        bar.btn(
+            "next",
+            label="Next",
+            icon="arrow_forward",
+            on_click=self.next_sample,
+            disabled=state.index is not None
+            and (state.index or 0) >= (state.count or 0) - 1,
+        )
+        where = (
+            f"{state.index + 1} / {state.count}"
+            if state.index is not None and state.count
+            else ("modal sample" if state.sample_id else "no sample")
+        )
+        bar.md(where, name="position")
+
+        opts = panel.h_stack("options", align_x="left", align_y="center", gap=2)
+        opts.bool(
+            "show_labels",
+            label="Node labels",
+            default=bool(state.show_labels),
+            view=types.SwitchView(),
+            on_change=self.on_change_show_labels,
+        )
+        opts.bool(
+            "skeleton_only",
+            label="Skeleton only",
+            default=bool(state.skeleton_only),
+            view=types.SwitchView(),
+            on_change=self.on_change_skeleton_only,
+        )
+        opts.float(
+            "conf_threshold",
+            label="Fade confidence below",
+            min=0.0,
+            max=1.0,
+            default=float(state.conf_threshold or 0.0),
+            view=types.SliderView(componentsProps={"slider": {"step": 0.05}}),
+            on_change=self.on_change_threshold,
+        )
+
+        panel.view("image", types.ImageView(width="100%", alt="skeleton preview"))
+        panel.str("summary", view=types.MarkdownView())
+        return types.Property(
+            panel,
+            view=types.GridView(orientation="vertical", align_x="center", gap=2),
+        )
+
+
+def _fetch(collection, field, sample_id=None, index=0):
+    """One sample of ``collection`` with only ``field`` (and the built-ins)
+    loaded, by id or by position; ``None`` if there is none."""
+    if sample_id is not None:
+        view = collection.select(sample_id)
+    else:
+        view = collection.skip(max(int(index), 0)).limit(1)
+    if field:
+        view = view.select_fields(field)
+    try:
+        return view.first()
+    except ValueError:  # empty
+        return None
+
+
+def resolve_skeleton(dataset, field):
+    """``(labels, edge_groups, flip_pairs)`` for ``field``: its own skeleton
+    or the default; group names and flip pairs from posekit's record, else
+    from the template with the same labels; ``None`` when there is none."""
+    sk = (load_skeleton(dataset, field) if field else None) or load_skeleton(dataset)
+    if sk is None:
+        return None
+    template = find_template(sk.labels)
+    groups = sk.edge_groups
+    if template is not None and _unnamed(groups):
+        t_model = template.to_model()
+        if _edge_set(t_model.edges) == _edge_set(sk.edges):
+            groups = t_model.edge_groups
+    flip_pairs = sk.flip_pairs or (template.flip_pairs if template else None)
+    index = {label: i for i, label in enumerate(sk.labels)}
+    edge_groups = [
+        (g.name, [(index[a], index[b]) for a, b in g.edges]) for g in groups
+    ]
+    return sk.labels, edge_groups, flip_pairs
+
+
+def _unnamed(groups):
+    return all(re.fullmatch(r"group \d+", g.name) for g in groups)
+
+
+def _edge_set(edges):
+    return {frozenset(e) for e in edges}
+
+
+def instances_of(value):
+    """:class:`posekit.drawing.Instance` list from a ``Keypoints``/``Keypoint``."""
+    if value is None:
+        return []
+    kps = value.keypoints if isinstance(value, fo.Keypoints) else [value]
+    out = []
+    for kp in kps:
+        occluded = kp.get_field("occluded") if kp.has_field("occluded") else None
+        conf = kp.confidence if isinstance(kp.confidence, (list, tuple)) else None
+        out.append(
+            drawing.Instance(
+                points=kp.points or [],
+                confidence=conf,
+                occluded=occluded if isinstance(occluded, (list, tuple)) else None,
+                label=kp.label,
+            )
+        )
+    return out
+
+
+def preview(
+    dataset, sample, field, show_labels=False, conf_threshold=0.0,
+    skeleton_only=False,
+):
+    """The panel data for one sample: ``image``, ``summary``, ``scene``."""
+    skeleton = resolve_skeleton(dataset, field)
+    labels, groups, flips = skeleton or ([], [], None)
+    if skeleton_only:
+        if not labels:
+            return _empty("No skeleton is defined for this field or the dataset.")
+        layout = default_layout(labels, _polylines(groups))
+        scene = drawing.layout_scene(layout, labels, groups, flips)
+        svg = drawing.render_svg(
+            scene, show_labels=True, title=f"{len(labels)} nodes, "
+            f"{sum(len(e) for _, e in groups)} edges",
+        )
+        return _data(
+            scene, drawing.svg_data_uri(svg), None, field,
+            (scene.width, scene.height), _skeleton_summary(labels, groups),
+        )
+    if sample is None:
+        return _empty("No sample in the current view.")
+    if not field:
+        return _empty("This dataset has no keypoints field.")
+
+    instances = instances_of(
+        sample.get_field(field) if sample.has_field(field) else None
+    )
+    notes = [] if skeleton else ["No skeleton: nodes only."]
+    try:
+        uri, scene, display = drawing.render_preview(
+            sample.filepath, instances, labels, groups, flips,
+            show_labels=show_labels, conf_threshold=conf_threshold,
+        )
+    except (OSError, ValueError) as e:
+        meta = sample.metadata
+        w = getattr(meta, "width", None) or 1000
+        h = getattr(meta, "height", None) or 1000
+        notes.append(
+            f"Image unreadable ({type(e).__name__}): drawn on a blank canvas."
+        )
+        scene = drawing.compute_scene(
+            w, h, instances, labels, groups, flips, conf_threshold
+        )
+        display = _fit((w, h))
+        uri = drawing.svg_data_uri(
+            drawing.render_svg(scene, None, display, show_labels=show_labels)
+        )
+    summary = _summary(scene, conf_threshold, notes)
+    return _data(scene, uri, sample.id, field, display, summary)
+
+
+def _polylines(groups):
+    return [[a, b] for _, edges in groups for a, b in edges]
+
+
+def _fit(size, max_side=drawing.MAX_SIDE):
+    w, h = size
+    k = min(1.0, max_side / max(w, h))
+    return (max(1, round(w * k)), max(1, round(h * k)))
+
+
+def _data(scene, uri, sample_id, field, display_size, summary):
+    info = scene.to_json()
+    info.update(
+        sample_id=sample_id,
+        field=field,
+        display_size=list(display_size),
+        payload_bytes=len(uri.encode("utf-8")),
+    )
+    return {"image": uri, "summary": summary, "scene": info}
+
+
+def _empty(message):
+    return {"image": None, "summary": md_escape(message), "scene": None}
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+
+
+def md_escape(text):
+    """``text`` as literal markdown text: markup characters backslashed,
+    ``<``/``>``/``&`` as entities (so no raw HTML ever reaches the page)."""
+    text = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def _summary(scene, conf_threshold, notes):
+    c = scene.counts
+    lines = [
+        f"**Instances:** {c['instances']} · **visible:** {c['visible']} · "
+        f"**occluded:** {c['occluded']} · **missing:** {c['missing']}"
+    ]
+    if conf_threshold > 0:
+        lines.append(
+            f"**Below confidence {conf_threshold:.2f}:** {c['low_confidence']}"
+        )
+    if scene.mismatched:
+        lines.append(
+            f"**⚠ {len(scene.mismatched)} instance(s) disagree with the "
+            f"skeleton ({len(scene.labels)} nodes):**"
+        )
+        for m in scene.mismatched:
+            label = f" ({md_escape(m['label'])})" if m["label"] else ""
+            lines.append(
+                f"- instance {m['instance'] + 1}{label}: {m['points']} points"
+            )
+    lines += [md_escape(n) for n in notes]
+    return "\n\n".join(lines)
+
+
+def _skeleton_summary(labels, groups):
+    unused = set(range(len(labels))) - {i for _, e in groups for p in e for i in p}
+    lines = [
+        f"**Skeleton:** {len(labels)} nodes, "
+        f"{sum(len(e) for _, e in groups)} edges in {len(groups)} group(s)"
+    ]
+    if unused:
+        names = ", ".join(md_escape(labels[i]) for i in sorted(unused))
+        lines.append(f"**Nodes with no edge:** {names}")
+    return "\n\n".join(lines)
+
+
+PANELS = [SkeletonPreviewPanel]

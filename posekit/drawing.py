@@ -21,8 +21,10 @@ from PIL import Image, ImageOps
 
 MAX_SIDE = 1024
 """Longest side, in pixels, of the image sent to the browser."""
-IMAGE_BUDGET = 150_000
-"""Largest JPEG, in bytes, embedded in a rendering (quality drops to fit)."""
+PAYLOAD_BUDGET = 200_000
+"""Largest rendering (SVG data URI with the image inside), in bytes."""
+IMAGE_BUDGET = 140_000
+"""Default largest JPEG, in bytes (quality, then size, drop to fit)."""
 _QUALITIES = (80, 65, 50, 35)
 
 PALETTE = [
@@ -271,35 +273,49 @@ def layout_scene(layout, labels, edge_groups, flip_pairs=None, size=400):
     return compute_scene(size, size, [inst], labels, edge_groups, flip_pairs)
 
 
-def load_display_image(path, max_side=MAX_SIDE, budget=IMAGE_BUDGET):
-    """Reads the image at ``path`` and returns ``(jpeg_bytes, (W, H), (w, h))``:
-    a JPEG whose longest side is at most ``max_side`` and whose size fits
-    ``budget`` bytes, the full image's size and the JPEG's size.
+def image_size(path):
+    """The ``(width, height)`` of the image at ``path`` as browsers show it
+    (EXIF rotation applied), read from its header only."""
+    with Image.open(path) as im:
+        return _oriented_size(im)
+
+
+def _oriented_size(im):
+    w, h = im.size
+    if im.getexif().get(0x0112) in (5, 6, 7, 8):  # rotated by 90 degrees
+        return (h, w)
+    return (w, h)
+
+
+def display_jpeg(path, max_side=MAX_SIDE, budget=IMAGE_BUDGET):
+    """The image at ``path`` as ``(jpeg_bytes, (w, h))``: longest side at most
+    ``max_side``, at most ``budget`` bytes (lower quality first, then a
+    smaller size, until it fits).
 
     JPEGs are decoded at a reduced DCT scale (Pillow's draft mode), so a large
     photo is never decoded at full resolution. EXIF orientation is applied, as
     browsers do.
     """
     with Image.open(path) as im:
-        full = im.size
-        if im.getexif().get(0x0112) in (5, 6, 7, 8):  # rotated by 90 degrees
-            full = full[::-1]
         if im.format == "JPEG":
             k = 1
-            while k < 8 and max(full) / k > max_side:
+            while k < 8 and max(im.size) / k > max_side:
                 k *= 2
-            im.draft("RGB", (-(-full[0] // k), -(-full[1] // k)))
+            im.draft("RGB", (-(-im.size[0] // k), -(-im.size[1] // k)))
         im = ImageOps.exif_transpose(im)
         if im.mode not in ("RGB", "L"):
             im = im.convert("RGB")
-        if max(im.size) > max_side:
-            im.thumbnail((max_side, max_side), Image.Resampling.BILINEAR)
-        for q in _QUALITIES:
-            buf = io.BytesIO()
-            im.save(buf, format="JPEG", quality=q)
-            if buf.tell() <= budget:
-                break
-        return buf.getvalue(), full, im.size
+        side = max_side
+        while True:
+            if max(im.size) > side:
+                im = im.copy()
+                im.thumbnail((side, side), Image.Resampling.BILINEAR)
+            for q in _QUALITIES:
+                buf = io.BytesIO()
+                im.save(buf, format="JPEG", quality=q)
+                if buf.tell() <= budget or side < 64:
+                    return buf.getvalue(), im.size
+            side = int(max(im.size) * 0.75)
 
 
 def _f(v):
@@ -447,6 +463,29 @@ def _legend(scene, w, unit, title):
 
 
 _URI_ESCAPES = {"%": "%25", "#": "%23", "<": "%3C", ">": "%3E", '"': "%22"}
+
+
+def render_preview(
+    path, instances, labels, edge_groups, flip_pairs=None, show_labels=False,
+    conf_threshold=0.0, max_side=MAX_SIDE, payload_budget=PAYLOAD_BUDGET,
+):
+    """The drawing of one image: ``(data_uri, scene, display_size)``.
+
+    The overlay is drawn first; the JPEG gets whatever is left of
+    ``payload_budget`` once base64-encoded, so the whole data URI fits.
+    Raises ``OSError`` when the image cannot be read.
+    """
+    w, h = image_size(path)
+    scene = compute_scene(
+        w, h, instances, labels, edge_groups, flip_pairs, conf_threshold
+    )
+    k = min(1.0, max_side / max(w, h))
+    guess = (max(1, round(w * k)), max(1, round(h * k)))
+    overlay = len(svg_data_uri(render_svg(scene, b"", guess, show_labels)))
+    budget = max((payload_budget - overlay - 64) * 3 // 4, 4_000)
+    jpeg, display = display_jpeg(path, max_side, budget)
+    svg = render_svg(scene, jpeg, display, show_labels)
+    return svg_data_uri(svg), scene, display
 
 
 def svg_data_uri(svg):
