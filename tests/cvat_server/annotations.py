@@ -234,6 +234,7 @@ class Normalizer:
         if errors:
             raise _ItemError(errors)
         ltype, _, subs = self.ctx.top[lid]
+        sid = self._id(item, "shape")  # the parent's id comes first, as in CVAT
         elements = item.get("elements", []) or []
         if geom["type"] == "skeleton" or elements:
             if ltype != "skeleton" or geom["type"] != "skeleton":
@@ -245,7 +246,6 @@ class Normalizer:
         elif ltype not in ("any", geom["type"]):
             raise _ItemError({"label_id": [
                 f"Shape of type '{geom['type']}' cannot use label #{lid} of type '{ltype}'"]})
-        sid = self._id(item, "shape")
         shape = {"attributes": attrs}
         if geom["type"] == "skeleton":
             shape["elements"] = _order_elements(elements, sid)
@@ -312,6 +312,7 @@ class Normalizer:
         if errors:
             raise _ItemError(errors)
         ltype, attr_ids, subs = self.ctx.top[lid]
+        tid = self._id(item, "track")
         shapes = self._tracked_shapes(item, attr_ids)
         elements = item.get("elements", []) or []
         if ltype == "skeleton":
@@ -325,7 +326,6 @@ class Normalizer:
                     el, sub_lid, sub_attrs))
         elif elements:
             raise _ItemError({"elements": ["Only skeleton tracks can have elements"]})
-        tid = self._id(item, "track")
         track = {"attributes": attrs}
         if ltype == "skeleton":
             track["elements"] = _order_elements(elements, tid)

@@ -13,8 +13,9 @@ import secrets
 import socket
 import threading
 import time
+import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 from . import annotations as ann
 from . import media
@@ -509,9 +510,9 @@ class Api:
         elif "project_id" in q:
             items = self.state.project_labels(self._project(req, q["project_id"]))
         else:
-            items = [lab for lab in self.state.labels.values() if lab["parent_id"] is None
-                     and self._label_visible(req, lab)]
-        items = sorted((lab["json"] for lab in items), key=lambda j: j["id"])
+            items = [lab["json"] for lab in self.state.labels.values()
+                     if lab["parent_id"] is None and self._label_visible(req, lab)]
+        items = sorted(items, key=lambda j: j["id"])
         if "type" in q:
             items = [lab for lab in items if lab["type"] == q["type"]]
         items = self.filter_common(items, q)
@@ -595,7 +596,7 @@ class Request:
     def __init__(self, handler, method, base):
         split = urlsplit(handler.path)
         self.method = method
-        self.path = split.path.rstrip("/") or "/"
+        self.path = unquote(split.path).rstrip("/") or "/"
         self.query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
         self.target = handler.path
         self.headers = handler.headers
@@ -663,6 +664,9 @@ class Handler(BaseHTTPRequestHandler):
             resp = Response(e.status, e.body, "text/html; charset=utf-8" if e.html else "application/vnd.cvat+json")
         except (LabelError, ann.AnnotationError) as e:
             resp = Response(400, e.body)
+        except Exception:  # a bug in the emulator: answer like Django does
+            traceback.print_exc()
+            resp = Response(500, server_error_html(500), "text/html; charset=utf-8")
         try:
             self._send(resp, drop="drop" in faults)
         except (BrokenPipeError, ConnectionResetError):

@@ -178,10 +178,10 @@ class State:
         """Top-level labels a task uses (its project's when in a project)."""
         if task["project_id"] is not None:
             return self.project_labels(self.projects[task["project_id"]])
-        return [self.labels[i] for i in task["label_ids"]]
+        return [self.labels[i]["json"] for i in task["label_ids"]]
 
     def project_labels(self, project):
-        return [self.labels[i] for i in project["label_ids"]]
+        return [self.labels[i]["json"] for i in project["label_ids"]]
 
 
 # JSON renderings (2.23.1 field sets)
