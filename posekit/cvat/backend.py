@@ -120,9 +120,9 @@ class PosekitCVATBackendConfig(fouc.CVATBackendConfig):
         with a run is kept unless another is given."""
         name = self.name or BACKEND_NAME
         self.url = url or self.url or _credential("url", None, name)
-        self.username = _credential("username", username, name)
-        self.password = _credential("password", password, name)
-        self.email = _credential("email", email, name)
+        self.username = _credential("username", username or self.username, name)
+        self.password = _credential("password", password or self.password, name)
+        self.email = _credential("email", email or self.email, name)
         if headers is not None:
             self.headers = headers
 

@@ -1,0 +1,226 @@
+"""Annotation runs of the ``posekit_cvat`` backend: request, load, list with
+CVAT status, open, delete, rename. App-independent; the operators call these.
+"""
+import keyword
+import logging
+
+from .api import CVATError
+from .backend import BACKEND_NAME, register_backend
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CLASS = "person"
+
+
+def validate_anno_key(dataset, anno_key, new=True):
+    """Raises ValueError unless ``anno_key`` is a valid (and, if ``new``,
+    unused) annotation key."""
+    if not isinstance(anno_key, str) or not anno_key.isidentifier() or keyword.iskeyword(anno_key):
+        raise ValueError(
+            "Annotation key %r must be a valid identifier (letters, digits "
+            "and underscores, not starting with a digit)" % (anno_key,)
+        )
+    exists = anno_key in dataset.list_annotation_runs()
+    if new and exists:
+        raise ValueError("An annotation run '%s' already exists" % anno_key)
+    if not new and not exists:
+        raise ValueError("No annotation run '%s'" % anno_key)
+    return anno_key
+
+
+def validate_field_name(dataset, field):
+    """Raises ValueError unless ``field`` can hold (or holds) fo.Keypoints."""
+    import fiftyone as fo
+
+    if not isinstance(field, str) or not field.isidentifier():
+        raise ValueError("Field name %r must be a valid identifier" % (field,))
+    if dataset.has_sample_field(field):
+        f = dataset.get_field(field)
+        if getattr(f, "document_type", None) is not fo.Keypoints:
+            raise ValueError("Field '%s' exists and does not hold fo.Keypoints" % field)
+    return field
+
+
+def default_classes(samples, label_field):
+    """The field's distinct keypoint labels, or ``["person"]``."""
+    if samples.has_sample_field(label_field):
+        classes = [c for c in samples.distinct("%s.keypoints.label" % label_field) if c]
+        if classes:
+            return classes
+    return [DEFAULT_CLASS]
+
+
+def credentials_kwargs(credentials):
+    """Only the non-empty url/username/password/email entries."""
+    keys = ("url", "username", "password", "email")
+    return {k: credentials[k] for k in keys if credentials and credentials.get(k)}
+
+
+def request_annotation(
+    samples,
+    anno_key,
+    label_field,
+    mode="skeleton",
+    skeleton=None,
+    classes=None,
+    node_occluded_attr="occluded",
+    project_name=None,
+    task_size=None,
+    segment_size=None,
+    task_assignee=None,
+    job_assignees=None,
+    launch_editor=False,
+    credentials=None,
+    **kwargs,
+):
+    """Sends ``samples`` to CVAT for keypoint annotation of ``label_field``.
+
+    Validation happens first; if anything fails afterwards the created CVAT
+    tasks are deleted and no run is left behind.
+
+    Returns:
+        the run's results
+    """
+    register_backend()
+    dataset = samples._root_dataset
+    validate_anno_key(dataset, anno_key)
+    validate_field_name(dataset, label_field)
+    if not len(samples):
+        raise ValueError("There are no samples to annotate")
+    if classes is None:
+        classes = default_classes(samples, label_field)
+    options = dict(
+        backend=BACKEND_NAME,
+        label_field=label_field,
+        label_type="keypoints",
+        classes=list(classes),
+        attributes=False,
+        mode=mode,
+        skeleton=skeleton,
+        node_occluded_attr=node_occluded_attr if mode == "skeleton" else None,
+        project_name=project_name or None,
+        task_size=task_size or None,
+        segment_size=segment_size or None,
+        task_assignee=task_assignee or None,
+        job_assignees=list(job_assignees) if job_assignees else None,
+        launch_editor=launch_editor,
+    )
+    options.update(credentials_kwargs(credentials))
+    options.update(kwargs)
+    return samples.annotate(anno_key, **options)
+
+
+def load_results(dataset, anno_key, credentials=None):
+    """The run's results with fresh credentials (never a stale cached copy)."""
+    register_backend()
+    validate_anno_key(dataset, anno_key, new=False)
+    dataset._annotation_cache.pop(anno_key, None)
+    return dataset.load_annotation_results(anno_key, **credentials_kwargs(credentials))
+
+
+def load_annotation(dataset, anno_key, unexpected="keep", cleanup=False, credentials=None):
+    """Loads a run's annotations into the dataset (idempotent).
+
+    Everything is downloaded before the dataset is touched, so a failing
+    server leaves the dataset as it was.
+    """
+    if unexpected not in ("keep", "ignore"):
+        raise ValueError("unexpected must be 'keep' or 'ignore'")
+    load_results(dataset, anno_key, credentials)
+    dataset.load_annotations(anno_key, unexpected=unexpected, cleanup=False)
+    if cleanup:
+        results = dataset.load_annotation_results(anno_key)
+        results.cleanup()
+        results.backend.save_run_results(dataset, anno_key, results)
+
+
+def _job_summary(job):
+    return {
+        "id": job.get("id"),
+        "state": job.get("state"),
+        "stage": job.get("stage"),
+        "status": job.get("status"),
+        "assignee": (job.get("assignee") or {}).get("username")
+        if isinstance(job.get("assignee"), dict) else job.get("assignee"),
+        "frames": [job.get("start_frame"), job.get("stop_frame")],
+    }
+
+
+def run_status(dataset, anno_key, credentials=None):
+    """Per task: name, status, size, url, and per-job state/stage/assignee;
+    plus a progress fraction (completed jobs / jobs)."""
+    results = load_results(dataset, anno_key, credentials)
+    api = results.connect_to_api()
+    tasks = []
+    for task_id in results.task_ids:
+        try:
+            task = api.get(api.task_url(task_id)).json()
+        except CVATError as e:
+            if getattr(e, "response", None) is not None and e.response.status_code == 404:
+                tasks.append({"id": task_id, "status": "deleted", "jobs": []})
+                continue
+            raise
+        jobs = api._get_paginated_results(api.jobs_url(task_id))
+        tasks.append({
+            "id": task_id,
+            "name": task.get("name"),
+            "status": task.get("status"),
+            "size": task.get("size"),
+            "url": api.base_task_url(task_id),
+            "jobs": [_job_summary(j) for j in jobs],
+        })
+    jobs = [j for t in tasks for j in t["jobs"]]
+    done = sum(1 for j in jobs if j["state"] == "completed" or j["stage"] == "acceptance")
+    return {
+        "anno_key": anno_key,
+        "tasks": tasks,
+        "progress": (done / len(jobs)) if jobs else 0.0,
+    }
+
+
+def list_runs(dataset):
+    """The dataset's annotation runs: key, backend, field, timestamp."""
+    out = []
+    for key in dataset.list_annotation_runs():
+        info = dataset.get_annotation_info(key)
+        config = info.config
+        schema = getattr(config, "label_schema", None) or {}
+        out.append({
+            "anno_key": key,
+            "backend": getattr(config, "name", None) or getattr(config, "method", None),
+            "mode": getattr(config, "mode", None),
+            "label_fields": list(schema),
+            "timestamp": str(info.timestamp),
+            "url": getattr(config, "url", None),
+        })
+    return out
+
+
+def editor_url(dataset, anno_key, credentials=None):
+    """The CVAT URL of the run's first job (or task)."""
+    results = load_results(dataset, anno_key, credentials)
+    if not results.task_ids:
+        raise ValueError("Run '%s' has no CVAT tasks left" % anno_key)
+    base = results.config.url.rstrip("/")
+    task_id = results.task_ids[0]
+    jobs = results.job_ids.get(task_id) or []
+    if jobs:
+        return "%s/tasks/%d/jobs/%d" % (base, task_id, jobs[0])
+    return "%s/tasks/%d" % (base, task_id)
+
+
+def delete_run(dataset, anno_key, delete_tasks=False, credentials=None):
+    """Deletes the run, and with ``delete_tasks`` its CVAT tasks first (if
+    that fails, the run is kept)."""
+    validate_anno_key(dataset, anno_key, new=False)
+    if delete_tasks:
+        results = load_results(dataset, anno_key, credentials)
+        results.cleanup()
+    dataset.delete_annotation_run(anno_key)
+
+
+def rename_run(dataset, anno_key, new_anno_key):
+    """Renames a run."""
+    validate_anno_key(dataset, anno_key, new=False)
+    validate_anno_key(dataset, new_anno_key)
+    dataset.rename_annotation_run(anno_key, new_anno_key)
