@@ -110,7 +110,6 @@ class PosekitCVATBackendConfig(fouc.CVATBackendConfig):
         self.request_timeout = request_timeout
         self.processing_timeout = processing_timeout
         self.max_workers = max_workers
-        self.load_credentials()
 
     def load_credentials(
         self, url=None, username=None, password=None, email=None, headers=None
@@ -157,12 +156,13 @@ class PosekitCVATBackend(fouc.CVATBackend):
 
     def _connect_to_api(self):
         c = self.config
+        name = c.name or BACKEND_NAME
         return PosekitCVATAPI(
-            c.name,
-            c.url,
-            username=c.username,
-            email=c.email,
-            password=c.password,
+            name,
+            c.url or _credential("url", None, name),
+            username=_credential("username", c.username, name),
+            email=_credential("email", c.email, name),
+            password=_credential("password", c.password, name),
             headers=c.headers,
             organization=c.organization,
             request_timeout=c.request_timeout,
