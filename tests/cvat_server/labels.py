@@ -30,11 +30,11 @@ def _color(rng):
 
 def _check_attributes(attrs, where):
     if not isinstance(attrs, list):
-        raise LabelError({where: {"attributes": ['Expected a list of items but got type "%s".' % type(attrs).__name__]}})
+        raise LabelError({where: [{"attributes": ['Expected a list of items but got type "%s".' % type(attrs).__name__]}]})
     for a in attrs:
         errors = {}
         if not isinstance(a, dict):
-            raise LabelError({where: {"attributes": ["Invalid data. Expected a dictionary."]}})
+            raise LabelError({where: [{"attributes": ["Invalid data. Expected a dictionary."]}]})
         for field in ("name", "mutable", "input_type", "values"):
             if field not in a:
                 errors[field] = ["This field is required."]
@@ -45,7 +45,7 @@ def _check_attributes(attrs, where):
         if "mutable" in a and not isinstance(a["mutable"], bool):
             errors["mutable"] = ["Must be a valid boolean."]
         if errors:
-            raise LabelError({where: {"attributes": [errors]}})
+            raise LabelError({where: [{"attributes": [errors]}]})
 
 
 def validate_label_spec(spec, existing_names):
