@@ -9,12 +9,14 @@ state:
 
 ``field``, ``fields``, ``show_labels``, ``conf_threshold``, ``skeleton_only``,
 ``sample_id``, ``index`` (position in the view, ``None`` when unknown),
-``count`` (view size).
+``count`` (view size), ``view_key`` (fingerprint of the view last shown).
 
 Panel data: ``image`` (the SVG data URI), ``summary`` (markdown, numbers and
 escaped label text only) and ``scene`` (:meth:`posekit.drawing.Scene.to_json`
 plus ``sample_id``, ``field``, ``display_size``, ``payload_bytes``).
 """
+import hashlib
+import json
 import re
 
 import fiftyone as fo
@@ -70,11 +72,12 @@ class SkeletonPreviewPanel(foo.Panel):
             self._show(ctx, index=0)
 
     def on_change_current_sample(self, ctx):
-        if ctx.current_sample:
+        if ctx.current_sample and ctx.current_sample != ctx.panel.state.sample_id:
             self._show(ctx, sample_id=ctx.current_sample)
 
     def on_change_view(self, ctx):
-        if not ctx.current_sample:
+        # the App also sends this event when nothing changed: compare
+        if _view_key(ctx) != ctx.panel.state.view_key and not ctx.current_sample:
             self._show(ctx, index=0)
 
     def on_change_dataset(self, ctx):
@@ -83,6 +86,8 @@ class SkeletonPreviewPanel(foo.Panel):
 
     def on_change_field(self, ctx):
         field = ctx.params.get("value")
+        if field == ctx.panel.state.field:
+            return  # the App announces each input's value on first render
         if field not in (ctx.panel.state.fields or []):
             ctx.ops.notify(f"{field!r} is not a keypoints field", variant="error")
             return
@@ -90,8 +95,7 @@ class SkeletonPreviewPanel(foo.Panel):
         self._redraw(ctx)
 
     def on_change_show_labels(self, ctx):
-        ctx.panel.state.show_labels = bool(ctx.params.get("value"))
-        self._redraw(ctx)
+        self._set_option(ctx, "show_labels", bool(ctx.params.get("value")))
 
     def on_change_threshold(self, ctx):
         value = ctx.params.get("value")
@@ -99,12 +103,10 @@ class SkeletonPreviewPanel(foo.Panel):
             value = min(max(float(value), 0.0), 1.0)
         except (TypeError, ValueError):
             value = DEFAULT_THRESHOLD
-        ctx.panel.state.conf_threshold = value
-        self._redraw(ctx)
+        self._set_option(ctx, "conf_threshold", value)
 
     def on_change_skeleton_only(self, ctx):
-        ctx.panel.state.skeleton_only = bool(ctx.params.get("value"))
-        self._redraw(ctx)
+        self._set_option(ctx, "skeleton_only", bool(ctx.params.get("value")))
 
     def next_sample(self, ctx):
         self._step(ctx, +1)
@@ -113,6 +115,12 @@ class SkeletonPreviewPanel(foo.Panel):
         self._step(ctx, -1)
 
     # --- work --------------------------------------------------------------
+
+    def _set_option(self, ctx, key, value):
+        if ctx.panel.state.get(key) == value:
+            return  # unchanged (the App announces values on first render)
+        ctx.panel.state.set(key, value)
+        self._redraw(ctx)
 
     def _step(self, ctx, delta):
         state = ctx.panel.state
@@ -154,6 +162,7 @@ class SkeletonPreviewPanel(foo.Panel):
                 "sample_id": sample.id if sample is not None else None,
                 "index": index,
                 "count": view.count(),
+                "view_key": _view_key(ctx),
             }
         )
         ctx.panel.data.set(
@@ -223,9 +232,10 @@ class SkeletonPreviewPanel(foo.Panel):
             view=types.SwitchView(),
             on_change=self.on_change_skeleton_only,
         )
-        opts.float(
+        threshold = panel.v_stack("threshold", align_x="left", gap=0)
+        threshold.float(
             "conf_threshold",
-            label="Fade confidence below",
+            label="Fade nodes with confidence below",
             min=0.0,
             max=1.0,
             default=float(state.conf_threshold or 0.0),
@@ -239,6 +249,15 @@ class SkeletonPreviewPanel(foo.Panel):
             panel,
             view=types.GridView(orientation="vertical", align_x="center", gap=2),
         )
+
+
+def _view_key(ctx):
+    """A fingerprint of the App's current view (stages, filters, extended)."""
+    rp = ctx.request_params
+    key = [rp.get(k) for k in ("view", "view_name", "filters", "extended")]
+    return hashlib.sha1(
+        json.dumps(key, sort_keys=True, default=str).encode()
+    ).hexdigest()[:16]
 
 
 def _fetch(collection, field, sample_id=None, index=0):

@@ -337,7 +337,7 @@ def render_svg(
     w, h = display_size or (scene.width, scene.height)
     s = np.array([w / scene.width, h / scene.height] * 2)
     unit = max(w, h) / 400.0
-    r, sw = 3.0 * unit, 1.6 * unit
+    r, sw = 3.5 * unit, 2.0 * unit
     out = [
         f"<svg xmlns='http://www.w3.org/2000/svg' width='{w}' height='{h}' "
         f"viewBox='0 0 {w} {h}' font-family='sans-serif'>",

@@ -63,9 +63,18 @@ class App:
         return ctx
 
     def change(self, method, path, value, current_sample=None):
-        """An input's on_change: the App stores the value, then calls."""
-        self.state[path] = value
+        """An input's on_change: the App stores the value at the input's path
+        (``options.show_labels``), then calls the handler with it."""
+        node = self.state
+        *parents, leaf = path.split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = value
         return self.call(method, current_sample=current_sample, value=value, path=path)
+
+    def patched(self, kind="data"):
+        """Whether the last event patched the panel's ``kind``."""
+        return any(r["operator_uri"] == f"patch_panel_{kind}" for r in self.requests)
 
     @property
     def scene(self):
@@ -187,10 +196,39 @@ def test_label_text_is_escaped_in_the_svg(posed):
     app = App(posed)
     app.call("on_load")
     assert "tail" not in app.svg()  # labels are off by default
-    app.change("on_change_show_labels", "show_labels", True)
+    app.change("on_change_show_labels", "options.show_labels", True)
     svg = app.svg()
     assert "&lt;b&gt;tail&lt;/b&gt; &amp; co" in svg
     assert "<b>" not in svg and "<img" not in svg
+
+
+def test_events_that_change_nothing_do_not_redraw(posed):
+    """The App announces every input's value on first render and sends
+    on_change_view when nothing changed: those must not redraw."""
+    app = App(posed)
+    app.call("on_load")
+    first = app.state["sample_id"]
+    app.change("on_change_field", "controls.field", "gt")
+    app.change("on_change_show_labels", "options.show_labels", False)
+    assert not app.patched("data")
+    app.change("on_change_skeleton_only", "options.skeleton_only", False)
+    app.change("on_change_threshold", "threshold.conf_threshold", 0)
+    assert not app.patched("data")
+    app.call("on_change_view", value=[])
+    assert not app.patched("data")
+    app.call("on_change_current_sample", current_sample=first)
+    assert not app.patched("data")
+
+
+def test_change_of_view_restarts_at_its_first_sample(posed):
+    app = App(posed)
+    app.call("on_load")
+    app.call("next_sample")
+    view = posed.sort_by("filepath", reverse=True).limit(2)
+    app.view = view
+    app.call("on_change_view", value=[])
+    assert app.state["index"] == 0 and app.state["count"] == 2
+    assert app.state["sample_id"] == view.first().id == app.scene["sample_id"]
 
 
 def test_follows_the_current_sample(posed):
@@ -220,7 +258,7 @@ def test_load_in_the_modal_shows_that_sample(posed):
 def test_change_of_field_uses_that_fields_skeleton(posed):
     app = App(posed)
     app.call("on_load")
-    app.change("on_change_field", "field", "pred")
+    app.change("on_change_field", "controls.field", "pred")
     assert app.state["field"] == "pred"
     scene = app.scene
     assert scene["field"] == "pred"
@@ -279,7 +317,7 @@ def test_step_from_the_modal_moves_the_modal_too(posed):
 def test_confidence_threshold_fades_low_confidence_nodes(posed):
     app = App(posed)
     app.call("on_load")
-    app.change("on_change_threshold", "conf_threshold", 0.7)
+    app.change("on_change_threshold", "threshold.conf_threshold", 0.7)
     faded = [(n["instance"], n["index"]) for n in app.scene["nodes"] if n["faded"]]
     assert faded == [(0, 1), (0, 5)]  # confidences 0.2 and 0.6
     assert app.scene["counts"]["low_confidence"] == 2
@@ -292,7 +330,7 @@ def test_skeleton_only_mode_draws_the_default_layout(posed):
 
     app = App(posed)
     app.call("on_load")
-    app.change("on_change_skeleton_only", "skeleton_only", True)
+    app.change("on_change_skeleton_only", "options.skeleton_only", True)
     scene = app.scene
     assert scene["counts"]["instances"] == 1
     assert scene["counts"]["visible"] == len(LABELS)
@@ -372,7 +410,10 @@ def test_render_lays_out_controls_image_and_summary(posed):
     assert [c["value"] for c in controls["field"]["view"]["choices"]] == ["gt", "pred"]
     assert {"previous", "next"} <= set(controls)
     options = props["options"]["type"]["properties"]
-    assert {"show_labels", "skeleton_only", "conf_threshold"} <= set(options)
+    assert {"show_labels", "skeleton_only"} <= set(options)
+    slider = props["threshold"]["type"]["properties"]["conf_threshold"]
+    assert slider["view"]["name"] == "SliderView"
+    assert (slider["type"]["min"], slider["type"]["max"]) == (0.0, 1.0)
 
 
 def test_operator_opens_the_panel(posed):
