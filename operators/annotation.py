@@ -6,6 +6,7 @@ variables) ``FIFTYONE_CVAT_URL``, ``FIFTYONE_CVAT_USERNAME``,
 ``FIFTYONE_CVAT_PASSWORD`` and ``FIFTYONE_CVAT_EMAIL``; they are never form
 fields, so they never land in saved params or run records.
 """
+import contextlib
 import os
 
 import fiftyone.operators as foo
@@ -13,6 +14,7 @@ import fiftyone.operators.types as types
 
 from posekit import tagging
 from posekit.cvat import runs
+from posekit.cvat.api import CVATError
 from posekit.cvat.backend import BACKEND_NAME, progress_callback, resolve_skeleton
 
 SECRETS = {
@@ -26,6 +28,24 @@ MODES = ("skeleton", "points")
 
 
 # -- helpers ------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _clean_errors(ctx):
+    """Re-raises failures with a plain message that never carries the
+    CVAT password or session tokens."""
+    try:
+        yield
+    except Exception as e:
+        raise RuntimeError(_clean_message(ctx, e)) from None
+
+
+def _clean_message(ctx, error):
+    msg = str(error) or type(error).__name__
+    if not isinstance(error, (CVATError, ValueError)):
+        msg = "%s: %s" % (type(error).__name__, msg)
+    password = _credentials(ctx).get("password")
+    return msg.replace(password, "***") if password else msg
 
 
 def _credentials(ctx):
@@ -330,7 +350,7 @@ class RequestSkeletonAnnotation(foo.Operator):
         mode = params.get("mode") or "skeleton"
         if mode not in MODES:
             raise ValueError("mode must be one of %s" % list(MODES))
-        with progress_callback(_progress(ctx)):
+        with _clean_errors(ctx), progress_callback(_progress(ctx)):
             results = runs.request_annotation(
                 view,
                 params["anno_key"],
@@ -344,7 +364,8 @@ class RequestSkeletonAnnotation(foo.Operator):
                 job_assignees=params.get("job_assignees"),
                 credentials=creds,
             )
-        url = runs.editor_url(ctx.dataset, params["anno_key"], creds)
+        with _clean_errors(ctx):
+            url = runs.editor_url(ctx.dataset, params["anno_key"], creds)
         return {
             "anno_key": params["anno_key"],
             "num_samples": len(view),
@@ -392,7 +413,7 @@ class LoadSkeletonAnnotation(foo.Operator):
     def execute(self, ctx):
         anno_key = ctx.params["anno_key"]
         creds = _credentials(ctx)
-        with progress_callback(_progress(ctx)):
+        with _clean_errors(ctx), progress_callback(_progress(ctx)):
             runs.load_annotation(
                 ctx.dataset,
                 anno_key,
@@ -433,7 +454,7 @@ class ListAnnotationRuns(foo.Operator):
                 try:
                     run["status"] = runs.run_status(ctx.dataset, run["anno_key"], creds)
                 except Exception as e:
-                    run["status_error"] = str(e)
+                    run["status_error"] = _clean_message(ctx, e)
             out.append(run)
         return {"runs": out}
 
@@ -461,7 +482,8 @@ class OpenAnnotationRun(foo.Operator):
         return types.Property(inputs, view=types.View(label="Open annotation run"))
 
     def execute(self, ctx):
-        url = runs.editor_url(ctx.dataset, ctx.params["anno_key"], _credentials(ctx))
+        with _clean_errors(ctx):
+            url = runs.editor_url(ctx.dataset, ctx.params["anno_key"], _credentials(ctx))
         return {"editor_url": url}
 
     def resolve_output(self, ctx):
@@ -492,9 +514,10 @@ class DeleteAnnotationRun(foo.Operator):
 
     def execute(self, ctx):
         anno_key = ctx.params["anno_key"]
-        runs.delete_run(ctx.dataset, anno_key,
-                        delete_tasks=bool(ctx.params.get("delete_tasks")),
-                        credentials=_credentials(ctx))
+        with _clean_errors(ctx):
+            runs.delete_run(ctx.dataset, anno_key,
+                            delete_tasks=bool(ctx.params.get("delete_tasks")),
+                            credentials=_credentials(ctx))
         return {"deleted": anno_key}
 
 

@@ -4,7 +4,9 @@ import random
 
 import numpy as np
 
-import fiftyone.operators as foo
+import asyncio
+
+import fiftyone.operators.executor as fox
 
 from conftest import uri
 from posekit.cvat import svg
@@ -20,11 +22,14 @@ def set_credentials(monkeypatch, server, password=None):
 
 
 def run(name, dataset, params=None, selected=None, delegate=False):
-    """Executes one of posekit's operators; returns its result."""
-    return foo.execute_operator(
-        uri(name), dataset=dataset, params=params or {},
-        selected=selected or [], request_delegation=delegate,
+    """Executes one of posekit's operators through FiftyOne's execution path
+    (as ``execute_operator`` does); returns the ExecutionResult, failed or not,
+    so tests can read ``error_message`` as the App would show it."""
+    request = fox._parse_ctx(
+        dataset=dataset, params=params or {}, selected=selected or [],
+        request_delegation=delegate,
     )
+    return asyncio.run(fox.execute_or_delegate_operator(uri(name), request, exhaust=True))
 
 
 def tag_two(dataset):

@@ -125,6 +125,14 @@ class PosekitCVATAPI(CVATAnnotationAPI):
                 "CVAT at %s did not answer %s within %ss"
                 % (server, where, kwargs["timeout"])
             ) from None
+        except (
+            requests.exceptions.ChunkedEncodingError,
+            requests.exceptions.ContentDecodingError,
+        ):
+            raise CVATConnectionError(
+                "CVAT at %s dropped the connection while answering %s"
+                % (server, where)
+            ) from None
         except requests.exceptions.ConnectionError:
             raise CVATConnectionError(
                 "Cannot reach the CVAT server at %s (%s failed); is it "
@@ -138,13 +146,20 @@ class PosekitCVATAPI(CVATAnnotationAPI):
 
         if response.status_code >= 400:
             status = response.status_code
-            if status in (401, 403):
+            if "/auth/login" in url and status in (400, 401, 403):
+                raise CVATHTTPError(
+                    "CVAT at %s rejected the login (HTTP %d): check the CVAT "
+                    "username and password (FIFTYONE_CVAT_USERNAME / "
+                    "FIFTYONE_CVAT_PASSWORD)" % (server, status),
+                    response=response,
+                )
+            if status == 401:
                 hint = (
                     "; check the CVAT username and password "
                     "(FIFTYONE_CVAT_USERNAME / FIFTYONE_CVAT_PASSWORD)"
-                    if status == 401 or "login" in url
-                    else "; the CVAT user lacks permission"
                 )
+            elif status == 403:
+                hint = "; the CVAT user lacks permission"
             else:
                 hint = ""
             detail = ""
