@@ -21,13 +21,13 @@ def set_credentials(monkeypatch, server, password=None):
     monkeypatch.delenv("FIFTYONE_CVAT_EMAIL", raising=False)
 
 
-def run(name, dataset, params=None, selected=None, delegate=False):
+def run(name, dataset, params=None, selected=None, delegate=False, view=None):
     """Executes one of posekit's operators through FiftyOne's execution path
     (as ``execute_operator`` does); returns the ExecutionResult, failed or not,
     so tests can read ``error_message`` as the App would show it."""
     request = fox._parse_ctx(
         dataset=dataset, params=params or {}, selected=selected or [],
-        request_delegation=delegate,
+        request_delegation=delegate, view=view,
     )
     return asyncio.run(fox.execute_or_delegate_operator(uri(name), request, exhaust=True))
 
@@ -141,3 +141,22 @@ def assert_loaded(dataset, anno_key, expected):
             assert kp.label == label
             np.testing.assert_allclose(np.asarray(kp.points, float), pts / [w, h], rtol=0, atol=1e-9)
             assert kp["occluded"] == occl
+
+
+def form(name, dataset, params=None, selected=None, view=None):
+    """The operator's resolved input form, as JSON (what the App renders)."""
+    from fiftyone.operators.registry import OperatorRegistry
+
+    request = fox._parse_ctx(dataset=dataset, params=params or {},
+                             selected=selected or [], view=view)
+    prop = asyncio.run(fox.resolve_type(OperatorRegistry(), uri(name), request))
+    if isinstance(prop, fox.ExecutionResult):
+        raise AssertionError(prop.error)
+    return prop.to_json()
+
+
+def form_text(name, dataset, **kwargs):
+    """All labels/descriptions/errors of a resolved form, joined."""
+    import json
+
+    return json.dumps(form(name, dataset, **kwargs))
