@@ -5,7 +5,7 @@ The App server inherits the isolated database and plugins dir that
 ``tests/conftest.py`` put in ``os.environ``. Each test module gets its own
 server (the server keeps one session state: open panels, open modal), each
 test a fresh demo dataset and a fresh browser page. On failure the page's
-screenshot, its console log and the server log land in ``test-artifacts/``.
+screenshot, its console log and the server log land in ``test-artifacts/browser/``.
 """
 import os
 import re
@@ -21,7 +21,7 @@ import pytest
 from browser import helpers
 
 REPO_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-ARTIFACTS_DIR = os.path.join(REPO_DIR, "test-artifacts")
+ARTIFACTS_DIR = os.path.join(REPO_DIR, "test-artifacts", "browser")
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
@@ -112,7 +112,8 @@ def _artifact_dir(name):
 def app_server_factory():
     """Starts App servers with extra env; stops them all at session end."""
     servers = []
-    os.makedirs(ARTIFACTS_DIR, exist_ok=True)
+    shutil.rmtree(ARTIFACTS_DIR, ignore_errors=True)  # last run's leftovers
+    os.makedirs(ARTIFACTS_DIR)
 
     def start(env=None, name="app"):
         log = os.path.join(ARTIFACTS_DIR, f"{name}-server.log")

@@ -4,10 +4,25 @@ Everything waits on the App's own signals (elements, responses), never on
 fixed sleeps. Test ids are FiftyOne's ``data-cy`` attributes.
 """
 import json
+import os
 import threading
 
 TIMEOUT_MS = 30_000
 PLUGIN = "@posekit/skeletons"
+REPO_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def save_screenshot(page, name, locator=None):
+    """Saves a PNG of the page (or ``locator``) as ``<name>.png`` in
+    ``$POSEKIT_SCREENSHOTS_DIR`` (``scripts/screenshots.py`` points it at
+    ``docs/screenshots``), else in ``test-artifacts/browser-screenshots``."""
+    out = os.environ.get("POSEKIT_SCREENSHOTS_DIR") or os.path.join(
+        REPO_DIR, "test-artifacts", "browser-screenshots"
+    )
+    os.makedirs(out, exist_ok=True)
+    path = os.path.join(out, name + ".png")
+    (locator or page).screenshot(path=path)
+    return path
 
 
 class ConsoleLog:
@@ -59,6 +74,19 @@ class Execution:
     def error(self):
         return self.body.get("error")
 
+    @property
+    def requests(self):
+        """The follow-up operations the server asked the App to run."""
+        return ((self.body.get("executor") or {}).get("requests")) or []
+
+    def panel_patch(self, kind="data"):
+        """Merged ``patch_panel_<kind>`` payloads of this execution."""
+        out = {}
+        for r in self.requests:
+            if r["operator_uri"].endswith(f"patch_panel_{kind}"):
+                out.update(r["params"].get(kind if kind == "data" else "state") or {})
+        return out
+
     def __repr__(self):
         return f"Execution(status={self.status}, params={self.params}, body={json.dumps(self.body)[:2000]})"
 
@@ -90,6 +118,29 @@ class App:
         self.lookers.nth(n).click(position={"x": 60, "y": 60})
         self.page.get_by_test_id("modal").wait_for(state="visible")
         return self.page.get_by_test_id("modal")
+
+    # ---- panels ---------------------------------------------------------
+    def open_panel(self, name):
+        """Opens panel ``name`` from the grid's "+" (new panel) menu; returns
+        the ``Execution`` of its ``on_load``."""
+        self.page.get_by_test_id("new-panel-btn").first.click()
+        with self.page.expect_response(lambda r: is_execute(r, name)) as info:
+            self.page.get_by_test_id(f"new-panel-option-{name}").click()
+        return Execution(info.value)
+
+    def panel_event(self, action, panel, method=None):
+        """Runs ``action`` (a click, a choice) and returns the ``Execution``
+        of the panel's event handler it triggers (``__method__`` = ``method``)."""
+
+        def match(r):
+            if not is_execute(r, panel):
+                return False
+            params = (r.request.post_data_json or {}).get("params", {})
+            return method is None or params.get("__method__") == method
+
+        with self.page.expect_response(match) as info:
+            action()
+        return Execution(info.value)
 
     # ---- operators ------------------------------------------------------
     def open_operator_browser(self):
