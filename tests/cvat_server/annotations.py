@@ -9,6 +9,7 @@ Skeleton elements are stored (and therefore returned) in a deterministic order
 that differs from sublabel order, because real CVAT returns them in arbitrary
 order and clients must match them by ``label_id``.
 """
+import json
 import math
 
 SHAPE_TYPES = {
@@ -16,6 +17,33 @@ SHAPE_TYPES = {
     "skeleton",
 }
 SOURCES = {"manual", "semi-auto", "auto", "file", "consensus"}
+_NUMBER = (int, float)
+_ELEMENT_KEYS = frozenset((
+    "type", "frame", "label_id", "occluded", "outside", "z_order", "rotation",
+    "points", "id", "group", "source", "attributes",
+))
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+class Stored(dict):
+    """A stored annotation object with its JSON text cached (read-only)."""
+
+    __slots__ = ("json",)
+
+
+def _store(record):
+    rec = Stored(record)
+    rec.json = _ENCODE(record)
+    return rec
+
+
+def encode(tags, shapes, tracks):
+    """The JSON text of a ``LabeledData`` answer, reusing cached encodings."""
+    def text(items):
+        return ",".join(i.json if type(i) is Stored else _ENCODE(i) for i in items)
+
+    return ('{"shapes":[%s],"tags":[%s],"tracks":[%s],"version":0}'
+            % (text(shapes), text(tags), text(tracks)))
 
 
 class AnnotationError(Exception):
@@ -188,6 +216,7 @@ class Normalizer:
 
     def __init__(self, state, ctx, keep_ids=False):
         self.state, self.ctx, self.keep_ids = state, ctx, keep_ids
+        self._next_shape_id = state._ids["shape"].__next__
 
     def _id(self, item, kind):
         if self.keep_ids and item.get("id") is not None:
@@ -206,7 +235,7 @@ class Normalizer:
             try:
                 if not isinstance(item, dict):
                     raise _ItemError({"non_field_errors": ["Invalid data. Expected a dictionary, but got %s." % type(item).__name__]})
-                out.append(method(item))
+                out.append(_store(method(item)))
             except _ItemError as e:
                 body = [{} for _ in items]
                 body[i] = e.errors
@@ -260,7 +289,16 @@ class Normalizer:
         if not isinstance(elements, list):
             raise _ItemError({"elements": ["Expected a list of items."]})
         out, seen = [], set()
+        fast = self._fast_element if make == self._element else None
         for i, el in enumerate(elements):
+            if fast is not None and type(el) is dict:
+                lid = el.get("label_id")
+                if type(lid) is int and lid in subs and lid not in seen:
+                    rec = fast(el, lid, frame)
+                    if rec is not None:
+                        seen.add(lid)
+                        out.append(rec)
+                        continue
             errors = {}
             if not isinstance(el, dict):
                 errors["non_field_errors"] = ["Invalid data. Expected a dictionary."]
@@ -284,6 +322,44 @@ class Normalizer:
                 "Skeleton must have one element per sublabel; missing sublabels "
                 + ", ".join(f"#{m}" for m in sorted(missing))]})
         return out
+
+    def _fast_element(self, el, lid, frame):
+        """The common element without error bookkeeping; None when unsure
+        (then ``_element`` decides and explains)."""
+        if not el.keys() <= _ELEMENT_KEYS:
+            return None
+        get = el.get
+        pts = get("points")
+        if type(pts) is not list or len(pts) != 2:
+            return None
+        x, y = pts
+        if type(x) not in _NUMBER or type(y) not in _NUMBER:
+            return None
+        x, y = float(x), float(y)
+        if x - x != 0 or y - y != 0:  # nan or inf
+            return None
+        f, occ, out = get("frame", frame), get("occluded", False), get("outside", False)
+        z, group, src = get("z_order", 0), get("group", 0), get("source", "manual")
+        attrs, rot = get("attributes"), get("rotation", 0)
+        if (type(f) is not int or f != frame or type(occ) is not bool
+                or type(out) is not bool or type(z) is not int
+                or get("type", "points") != "points" or src not in SOURCES
+                or (attrs is not None and attrs != [])
+                or type(rot) not in _NUMBER or rot != 0):
+            return None
+        if group is None:
+            group = 0
+        elif type(group) is not int or group < 0:
+            return None
+        if self.keep_ids and get("id") is not None:
+            oid = el["id"]
+        else:
+            oid = self._next_shape_id()
+        return {"attributes": [], "frame": frame, "group": group,
+                "id": oid, "label_id": lid,
+                "occluded": occ, "outside": out, "points": [x, y],
+                "rotation": 0.0, "source": src, "type": "points",
+                "z_order": z}
 
     def _element(self, el, lid, attr_ids, frame):
         errors = {}

@@ -557,8 +557,7 @@ class Api:
     def _annotations(self, req, task, start, stop):
         store = self.state.annotations[task["id"]]
         if req.method == "GET":
-            tags, shapes, tracks = store.in_range(start, stop)
-            return Response(200, {"shapes": shapes, "tags": tags, "tracks": tracks, "version": 0})
+            return Response(200, ann.encode(*store.in_range(start, stop)))
         if req.method != "GET" and task["data"] is None and req.method != "DELETE":
             raise HttpError(400, {"detail": "The task has no data; annotations cannot be saved"})
         if req.method == "DELETE":
@@ -587,7 +586,7 @@ class Api:
                                             for k in ("tags", "shapes", "tracks"))
                     ann.remove(store, tags, shapes, tracks)
         task["updated_date"] = now()
-        return Response(200, {"shapes": shapes, "tags": tags, "tracks": tracks, "version": 0})
+        return Response(200, ann.encode(tags, shapes, tracks))
 
 
 class Request:
