@@ -232,14 +232,18 @@ class SkeletonPreviewPanel(foo.Panel):
             view=types.SwitchView(),
             on_change=self.on_change_skeleton_only,
         )
-        threshold = panel.v_stack("threshold", align_x="left", gap=0)
+        threshold = panel.v_stack("threshold", width=100, gap=0)
         threshold.float(
             "conf_threshold",
-            label="Fade nodes with confidence below",
             min=0.0,
             max=1.0,
             default=float(state.conf_threshold or 0.0),
-            view=types.SliderView(componentsProps={"slider": {"step": 0.05}}),
+            view=types.SliderView(
+                label="Fade nodes with confidence below",
+                label_position="top",
+                value_precision=2,
+                view_multiple_of=0.05,
+            ),
             on_change=self.on_change_threshold,
         )
 
