@@ -17,9 +17,11 @@ and ``edge_groups`` the start skeleton is saved as is. In the App the editor
 lives under ``draft_<start>`` so that switching the start reloads it.
 """
 import base64
+import functools
 import json
 import os
 import re
+import time
 from html import escape
 
 import fiftyone.operators as foo
@@ -99,11 +101,28 @@ def _target_inputs(inputs, ctx, existing_only=False):
     return target, field, field_prop
 
 
-def _check_target(ctx, skeleton, field):
+_COUNTS_TTL = 30.0
+_counts_cache = {}
+
+
+def _stored_counts(ds, field, fresh):
+    """Point counts stored under the target. Forms reuse a count up to
+    ``_COUNTS_TTL`` seconds old (it scans the samples); saving always
+    recounts."""
+    key = (ds._doc.id, field)
+    hit = _counts_cache.get(key)
+    if not fresh and hit and time.monotonic() - hit[0] < _COUNTS_TTL:
+        return hit[1]
+    counts = pk.counts_for_target(ds, field)
+    _counts_cache[key] = (time.monotonic(), counts)
+    return counts
+
+
+def _check_target(ctx, skeleton, field, fresh):
     """Validation problems of ``skeleton`` for this dataset target."""
     ds = ctx.dataset
     kind = pk.field_kind(ds, field) if field else None
-    counts = pk.counts_for_target(ds, field) if kind is None else set()
+    counts = _stored_counts(ds, field, fresh) if kind is None else set()
     on_mismatch = ctx.params.get("on_mismatch") or "refuse"
     problems = pk.validate(
         skeleton, field_kind=kind, stored_counts=counts, on_mismatch=on_mismatch
@@ -208,26 +227,20 @@ def _model_from_editor(labels, groups, source, params):
     return pk.Skeleton(labels, model_groups, flip_pairs=flip_pairs, sigmas=sigmas)
 
 
+@functools.lru_cache(maxsize=16)
 def _edge_group_type(labels):
-    choices = sorted({x for x in labels if isinstance(x, str) and x})
-    choices = [x for x in labels if x in set(choices)]
-    choices = list(dict.fromkeys(choices))
+    """The element type of ``edge_groups``: a name and edges whose ends are
+    dropdowns of ``labels`` (a tuple; cached, as forms re-render often)."""
+    choices = list(dict.fromkeys(x for x in labels if x))
+    dropdown = [types.Choice(x, label=x) for x in choices]
     edge = types.Object()
     edge.enum(
-        "from",
-        choices,
-        label="From",
-        view=types.DropdownView(
-            choices=[types.Choice(x, label=x) for x in choices], space=6
-        ),
+        "from", choices, label="From",
+        view=types.DropdownView(choices=dropdown, space=6),
     )
     edge.enum(
-        "to",
-        choices,
-        label="To",
-        view=types.DropdownView(
-            choices=[types.Choice(x, label=x) for x in choices], space=6
-        ),
+        "to", choices, label="To",
+        view=types.DropdownView(choices=dropdown, space=6),
     )
     group = types.Object()
     group.str("name", label="Group name")
@@ -237,12 +250,17 @@ def _edge_group_type(labels):
 
 def _graph_svg(skeleton):
     """A small SVG drawing of the skeleton, as a data URI."""
-    labels = skeleton.labels
+    labels = tuple(skeleton.labels)
     index = {x: i for i, x in enumerate(labels)}
-    groups = [
-        [(index[a], index[b]) for a, b in g.edges if a in index and b in index and a != b]
+    groups = tuple(
+        tuple((index[a], index[b]) for a, b in g.edges if a in index and b in index and a != b)
         for g in skeleton.edge_groups
-    ]
+    )
+    return _svg_uri(labels, groups)
+
+
+@functools.lru_cache(maxsize=16)
+def _svg_uri(labels, groups):
     polylines = [list(e) for es in groups for e in es]
     pos = default_layout(labels, polylines)
     parts = [
@@ -298,9 +316,9 @@ class DefineSkeleton(foo.Operator):
             icon=ICON,
         )
 
-    def _plan(self, ctx, inputs):
+    def _plan(self, ctx, inputs, fresh=False):
         """Reads the request, builds the form into ``inputs`` and returns
-        ``(field, skeleton, problems)``."""
+        ``(field, skeleton, problems)``; ``fresh`` recounts stored points."""
         ds = ctx.dataset
         params = ctx.params
         target, field, field_prop = _target_inputs(inputs, ctx)
@@ -365,13 +383,13 @@ class DefineSkeleton(foo.Operator):
         )
         groups_prop = obj.list(
             "edge_groups",
-            _edge_group_type(skeleton.labels),
+            _edge_group_type(tuple(skeleton.labels)),
             default=_groups_as_dicts(source),
             label="Edge groups",
             description="Each group is named; its edges join labels by name",
         )
 
-        problems, mismatch = _check_target(ctx, skeleton, field)
+        problems, mismatch = _check_target(ctx, skeleton, field, fresh)
         _mismatch_input(inputs, mismatch)
         if target == "field" and field is None:
             problems.append(pk.Problem("field", "no_field", "Pick or name a field"))
@@ -404,7 +422,7 @@ class DefineSkeleton(foo.Operator):
         return types.Property(inputs, view=types.View(label="Define skeleton"))
 
     def execute(self, ctx):
-        field, skeleton, problems = self._plan(ctx, types.Object())
+        field, skeleton, problems = self._plan(ctx, types.Object(), fresh=True)
         if problems:
             _refuse(problems)
         return _saved(ctx, field, skeleton)
@@ -507,7 +525,7 @@ class ImportCocoSkeleton(foo.Operator):
                 problems.append(pk.Problem("source", "bad_coco", str(e)))
         target, field, field_prop = _target_inputs(inputs, ctx)
         if skeleton is not None:
-            more, mismatch = _check_target(ctx, skeleton, field)
+            more, mismatch = _check_target(ctx, skeleton, field, parse_large)
             _mismatch_input(inputs, mismatch)
             problems += more
             _flag(field_prop, [p for p in more if p.input == "field"])

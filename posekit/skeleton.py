@@ -361,13 +361,24 @@ def stored_point_counts(dataset, field):
     f = dataset.get_field(field)
     if f is None:
         return set()
-    path = f"{field}.keypoints" if f.document_type is fo.Keypoints else field
-    pipeline = [{"$project": {"_v": f"${path}"}}]
+    size = {
+        "$cond": [{"$isArray": "$$p.points"}, {"$size": "$$p.points"}, None]
+    }
     if f.document_type is fo.Keypoints:
-        pipeline.append({"$unwind": "$_v"})
-    pipeline += [
-        {"$match": {"_v.points": {"$type": "array"}}},
-        {"$group": {"_id": {"$size": "$_v.points"}}},
+        sizes = {
+            "$map": {
+                "input": {"$ifNull": [f"${field}.keypoints", []]},
+                "as": "p",
+                "in": size,
+            }
+        }
+    else:
+        sizes = [{"$let": {"vars": {"p": f"${field}"}, "in": size}}]
+    pipeline = [
+        {"$project": {"_id": 0, "_v": sizes}},
+        {"$unwind": "$_v"},
+        {"$match": {"_v": {"$ne": None}}},
+        {"$group": {"_id": "$_v"}},
     ]
     coll = dataset._dataset._sample_collection
     return {d["_id"] for d in coll.aggregate(pipeline)}
