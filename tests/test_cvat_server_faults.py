@@ -167,3 +167,26 @@ def test_concurrent_job_reads(cvat_server):
         t.join()
     assert not errors and set(results.values()) == {200}
     assert time.time() - t0 < 3  # 20 x 0.3 s served in parallel, not in turn
+
+
+def test_late_delayed_request_does_not_leak_into_next_test(cvat_server):
+    s = cvat_server.session()
+    cvat_server.faults.delay(r"^/api/tasks$", 0.4, method="POST")
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        s.post("/api/tasks", json={"name": "late", "labels": [{"name": "a"}]}, timeout=0.1)
+    cvat_server.server.reset()  # what the fixture does between tests
+    time.sleep(0.6)
+    assert cvat_server.state.tasks == {}
+
+
+def test_error_changes_nothing_but_drop_does_the_work(cvat_server):
+    s = cvat_server.session()
+    cvat_server.faults.error(r"^/api/tasks$", method="POST")
+    assert s.post("/api/tasks", json={"name": "x", "labels": [{"name": "a"}]}).status_code == 500
+    assert cvat_server.state.tasks == {}
+    cvat_server.faults.clear()
+    cvat_server.faults.drop(r"^/api/tasks$", method="POST")
+    with pytest.raises((requests.exceptions.ChunkedEncodingError,
+                        requests.exceptions.ConnectionError)):
+        s.post("/api/tasks", json={"name": "x", "labels": [{"name": "a"}]})
+    assert [t["name"] for t in cvat_server.state.tasks.values()] == ["x"]

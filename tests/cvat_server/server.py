@@ -654,7 +654,11 @@ class Handler(BaseHTTPRequestHandler):
         faults = cvat.faults.match(method, req.target)
         expired = cvat.faults.count_call()
         if "delay" in faults:
+            generation = cvat.generation
             time.sleep(faults["delay"])
+            if generation != cvat.generation:  # the test that asked is over
+                self.close_connection = True
+                return
         try:
             if "error" in faults:
                 raise HttpError(faults["error"], server_error_html(faults["error"]), html=True)
@@ -715,6 +719,7 @@ class CVATServer:
         self.calls = []  # (method, path) of every request, in arrival order
         self.call_log = []  # (method, path, full target incl. query)
         self.processing_delay = 0.0  # seconds data processing takes
+        self.generation = 0  # bumped by reset(); late delayed requests are dropped
         self._timers = []
 
     @property
@@ -757,6 +762,7 @@ class CVATServer:
 
     def reset(self):
         """Fresh state, no faults, empty call logs."""
+        self.generation += 1
         for timer in self._timers:
             timer.cancel()
         self._timers = []
