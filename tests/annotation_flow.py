@@ -29,7 +29,11 @@ def run(name, dataset, params=None, selected=None, delegate=False, view=None):
         dataset=dataset, params=params or {}, selected=selected or [],
         request_delegation=delegate, view=view,
     )
-    return asyncio.run(fox.execute_or_delegate_operator(uri(name), request, exhaust=True))
+    try:
+        return asyncio.run(
+            fox.execute_or_delegate_operator(uri(name), request, exhaust=True))
+    except fox.ExecutionError as e:  # the form's validation refused the params
+        return fox.ExecutionResult(error=str(e), error_message=str(e))
 
 
 def tag_two(dataset):

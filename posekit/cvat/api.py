@@ -221,6 +221,16 @@ class PosekitCVATAPI(CVATAnnotationAPI):
         self.created_task_ids = []
         self.created_project_ids = []
 
+    def _is_empty_project(self, project_id):
+        # CVAT 2.x reports ``tasks`` as ``{"count", "url"}``, which FiftyOne
+        # 1.22 takes for "not empty"
+        if not self.project_exists(project_id):
+            return True
+        tasks = self.get(self.project_url(project_id)).json().get("tasks")
+        if isinstance(tasks, dict):
+            return not tasks.get("count")
+        return not tasks
+
     # -- media upload -------------------------------------------------------
 
     def request_url(self, rq_id):

@@ -338,10 +338,11 @@ def plan_skeleton_upload(samples, config):
             raise ValueError(
                 "Field '%s' does not hold fo.Keypoints" % label_field
             )
-        counts = samples.values(
-            "%s.keypoints.points" % label_field, unwind=True
-        )
-        too_long = [len(p) for p in counts if p is not None and len(p) > num_nodes]
+        per_sample = samples.values("%s.keypoints.points" % label_field)
+        too_long = [
+            len(pts) for kps in per_sample if kps for pts in kps
+            if pts is not None and len(pts) > num_nodes
+        ]
         if too_long:
             raise ValueError(
                 "Field '%s' has keypoints with %d points but the skeleton has "
