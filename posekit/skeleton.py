@@ -273,6 +273,16 @@ def validate(skeleton, field_kind=None, stored_counts=None, on_mismatch="refuse"
         group_names.setdefault(gname, gi)
         for ei, (a, b) in enumerate(group.edges):
             where = f"Edge {ei + 1} of group {gname!r}"
+            if not a or not b:
+                problems.append(
+                    Problem(
+                        "edge_groups",
+                        "incomplete_edge",
+                        f"{where} needs two labels: choose both ends",
+                        (gi, ei),
+                    )
+                )
+                continue
             unknown = [x for x in (a, b) if x not in known]
             if unknown:
                 names = " and ".join(repr(x) for x in unknown)

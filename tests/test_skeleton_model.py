@@ -130,3 +130,8 @@ def test_default_layout_generic_is_deterministic_and_in_box():
     # a chain is drawn top to bottom, one row per depth
     chain = default_layout(["a", "b", "c"], [[0, 1, 2]])
     assert chain[0][1] < chain[1][1] < chain[2][1]
+
+
+def test_incomplete_edge_from_a_new_form_row():
+    p = pk.validate(sk(["a", "b"], ("g", [("a", None)])))
+    assert codes(p) == ["incomplete_edge"] and "choose both ends" in p[0].message

@@ -401,3 +401,39 @@ def test_delete_and_list(kp_dataset):
     assert ds.default_skeleton is None
     assert "no skeleton" in run("list_skeletons", ds).result["table"]
     assert "No skeleton is set" in refused("delete_skeleton", ds)
+
+
+def test_app_draft_params_are_saved(dataset):
+    """What the App sends: the editor lives under draft_<start>_<template>."""
+    draft = {
+        "labels": ["wrist", "thumb"],
+        "edge_groups": [{"name": "thumb", "edges": [edge("wrist", "thumb")]}, {"name": None, "edges": None}],
+    }
+    run("define_skeleton", dataset, start="template", template="hand21",
+        draft_template_hand21=draft)
+    dataset.reload()
+    assert dataset.default_skeleton.labels == ["wrist", "thumb"]
+    assert groups(dataset) == [("thumb", [("wrist", "thumb")]), ("group 2", [])]
+
+
+def test_app_draft_errors_are_flagged_in_the_draft(dataset):
+    props = _resolve(dataset, start="scratch", draft_scratch={
+        "labels": ["a", "a"], "edge_groups": [{"name": "g", "edges": [{"from": "a", "to": None}]}]})
+    draft = props["draft_scratch"]["type"]["properties"]
+    assert "duplicates label 1" in draft["labels"]["error_message"]
+    assert "choose both ends" in draft["edge_groups"]["error_message"]
+    assert "problems" in props
+    before = stored_skeletons(dataset)
+    assert "duplicates label 1" in refused("define_skeleton", dataset, start="scratch",
+                                           draft_scratch={"labels": ["a", "a"], "edge_groups": []})
+    assert stored_skeletons(dataset) == before
+
+
+def test_form_offers_keep_or_refuse_on_count_mismatch(kp_dataset):
+    props = _resolve(kp_dataset, target="field", field="kp", start="template", template="coco17")
+    assert [c["value"] for c in props["on_mismatch"]["view"]["choices"]] == ["refuse", "keep"]
+    draft = props["draft_template_coco17"]["type"]["properties"]
+    assert "has 17 nodes" in draft["labels"]["error_message"]
+    props = _resolve(kp_dataset, target="field", field="kp", start="template",
+                     template="coco17", on_mismatch="keep")
+    assert not props["draft_template_coco17"]["type"]["properties"]["labels"]["invalid"]
