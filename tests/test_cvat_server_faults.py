@@ -97,7 +97,7 @@ def test_stall_processing_never_finishes(cvat_server):
 
 def test_processing_goes_queued_started_finished(cvat_server):
     s = cvat_server.session()
-    cvat_server.processing_delay = 0.4
+    cvat_server.processing_delay = 1.0
     tid, r = _task_with_data(s)
     url = f"/api/requests/{r.json()['rq_id']}"
     seen = []

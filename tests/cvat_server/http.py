@@ -15,7 +15,7 @@ class HttpError(Exception):
         self.status, self.body, self.html = status, body, html
 
 
-def not_found_html(path):
+def not_found_html():
     """Django's plain 404 page for unknown URLs (what CVAT answers)."""
     return HttpError(
         404,

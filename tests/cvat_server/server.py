@@ -108,7 +108,7 @@ class Api:
 
     @route("POST", r"/api/auth/login")
     def login(self, req):
-        body = req.json_or_form()
+        body = req.json()
         user = self.state.find_login(body.get("username"), body.get("email"), body.get("password"))
         if not body.get("password"):
             raise HttpError(400, {"password": ["This field is required."]})
@@ -617,8 +617,6 @@ class Request:
             raise HttpError(400, {"non_field_errors": ["Invalid data. Expected a dictionary, but got %s." % type(data).__name__]})
         return data
 
-    json_or_form = json
-
     def form(self):
         return self._parse()
 
@@ -795,7 +793,7 @@ class CVATServer:
                 return fn(self.api, req, *m.groups())
         if path_known:
             raise HttpError(405, {"detail": f'Method "{req.method}" not allowed.'})
-        raise not_found_html(req.path)
+        raise not_found_html()
 
     def authenticate(self, req):
         state = self.state

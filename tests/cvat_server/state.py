@@ -320,7 +320,3 @@ def job_json(state, j, base):
         "url": f"{base}/api/jobs/{j['id']}",
     }
 
-
-def label_json(label):
-    """A stored label as GET /api/labels shows it (sublabels embedded)."""
-    return label["json"]
