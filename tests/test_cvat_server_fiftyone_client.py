@@ -105,3 +105,37 @@ def test_annotate_and_load_annotations_round_trip(cvat_server, dataset, images):
     assert det.bounding_box == pytest.approx([8 / 80, 6 / 60, 32 / 80, 24 / 60])
     assert ("DELETE", f"/api/tasks/{task_id}") in cvat_server.calls
     assert task_id not in cvat_server.state.tasks
+
+
+def test_annotate_keypoints_in_a_project(cvat_server, dataset, images):
+    """The project path: FiftyOne creates a project, a task inside it, reuses
+    the project's labels and reads points back from the job."""
+    import fiftyone as fo
+
+    dataset.add_samples([fo.Sample(filepath=p) for p in images[:2]])
+    dataset.compute_metadata()
+    results = dataset.annotate(
+        "kp", backend="cvat", label_field="kps", label_type="keypoints",
+        classes=["hand"], project_name="fo-project",
+        url=cvat_server.url, username=cvat_server.username,
+        password=cvat_server.password,
+    )
+    s = cvat_server.session()
+    (project,) = s.get("/api/projects?search=fo-project").json()["results"]
+    task_id = results.task_ids[0]
+    task = s.get(f"/api/tasks/{task_id}").json()
+    assert task["project_id"] == project["id"]
+    labels = s.get(f"/api/labels?task_id={task_id}").json()["results"]
+    assert [lab["project_id"] for lab in labels] == [project["id"]]
+    job_id = s.get(f"/api/jobs?task_id={task_id}").json()["results"][0]["id"]
+    r = s.put(f"/api/jobs/{job_id}/annotations", json={"shapes": [
+        {"type": "points", "frame": 0, "label_id": labels[0]["id"],
+         "points": [32, 24, 16, 12]}]})
+    assert r.status_code == 200, r.text
+
+    dataset.load_annotations("kp", url=cvat_server.url,
+                             username=cvat_server.username,
+                             password=cvat_server.password)
+    (kp,) = dataset.first().kps.keypoints
+    assert kp.label == "hand"
+    assert kp.points == [pytest.approx((0.5, 0.5)), pytest.approx((0.25, 0.25))]

@@ -97,6 +97,16 @@ def test_other_users_task_is_forbidden(cvat_server, s, task):
     assert other.delete(f"/api/tasks/{task['id']}").status_code == 403
 
 
+def test_other_users_project_is_forbidden(cvat_server, s):
+    p = s.post("/api/projects", json={"name": "mine", "labels": [skeleton_spec()]}).json()
+    other = cvat_server.other_session()
+    assert other.get("/api/projects").json()["count"] == 0
+    assert other.get(f"/api/projects/{p['id']}").status_code == 403
+    assert other.get(f"/api/labels?project_id={p['id']}").status_code == 403
+    assert other.delete(f"/api/projects/{p['id']}").status_code == 403
+    assert s.get(f"/api/projects/{p['id']}").status_code == 200
+
+
 def test_unknown_paths_and_methods(s, task):
     assert s.get(f"/api/tasks/{task['id']}/jobs").status_code == 404
     assert s.put(f"/api/tasks/{task['id']}/data/meta").status_code == 405
