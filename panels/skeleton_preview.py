@@ -18,8 +18,8 @@ plus ``sample_id``, ``field``, ``display_size``, ``payload_bytes``).
 import hashlib
 import json
 import re
+from dataclasses import dataclass
 
-import fiftyone as fo
 import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
@@ -264,19 +264,41 @@ def _view_key(ctx):
     ).hexdigest()[:16]
 
 
+@dataclass
+class SampleRecord:
+    """The little of a sample the panel needs, read raw from the database."""
+
+    id: str
+    filepath: str
+    value: dict  # the raw Keypoints/Keypoint document of the field, or None
+    width: int = None
+    height: int = None
+
+
 def _fetch(collection, field, sample_id=None, index=0):
-    """One sample of ``collection`` with only ``field`` (and the built-ins)
-    loaded, by id or by position; ``None`` if there is none."""
+    """One sample of ``collection``, by id or by position, as a
+    :class:`SampleRecord`; ``None`` if there is none.
+
+    A single raw ``values()`` aggregation over a one-sample view: no sample
+    documents are built (that costs several times more than the query).
+    """
     if sample_id is not None:
         view = collection.select(sample_id)
     else:
         view = collection.skip(max(int(index), 0)).limit(1)
-    if field:
-        view = view.select_fields(field)
-    try:
-        return view.first()
-    except ValueError:  # empty
+    paths = ["_id", "filepath", "metadata"] + ([field] if field else [])
+    # _raw: plain dicts, no label objects (FiftyOne >=1.22,<1.23, pinned)
+    columns = view.values(paths, _raw=True)
+    if not columns[0]:
         return None
+    meta = columns[2][0] or {}
+    return SampleRecord(
+        id=str(columns[0][0]),
+        filepath=columns[1][0],
+        value=columns[3][0] if field else None,
+        width=meta.get("width"),
+        height=meta.get("height"),
+    )
 
 
 def resolve_skeleton(dataset, field):
@@ -309,20 +331,21 @@ def _edge_set(edges):
 
 
 def instances_of(value):
-    """:class:`posekit.drawing.Instance` list from a ``Keypoints``/``Keypoint``."""
-    if value is None:
+    """:class:`posekit.drawing.Instance` list from a raw ``Keypoints`` or
+    ``Keypoint`` document (``occluded`` is posekit's per-node list)."""
+    if not value:
         return []
-    kps = value.keypoints if isinstance(value, fo.Keypoints) else [value]
+    kps = value.get("keypoints") or [] if "keypoints" in value else [value]
     out = []
     for kp in kps:
-        occluded = kp.get_field("occluded") if kp.has_field("occluded") else None
-        conf = kp.confidence if isinstance(kp.confidence, (list, tuple)) else None
+        conf = kp.get("confidence")
+        occluded = kp.get("occluded")
         out.append(
             drawing.Instance(
-                points=kp.points or [],
-                confidence=conf,
-                occluded=occluded if isinstance(occluded, (list, tuple)) else None,
-                label=kp.label,
+                points=kp.get("points") or [],
+                confidence=conf if isinstance(conf, list) else None,
+                occluded=occluded if isinstance(occluded, list) else None,
+                label=kp.get("label"),
             )
         )
     return out
@@ -353,9 +376,7 @@ def preview(
     if not field:
         return _empty("This dataset has no keypoints field.")
 
-    instances = instances_of(
-        sample.get_field(field) if sample.has_field(field) else None
-    )
+    instances = instances_of(sample.value)
     notes = [] if skeleton else ["No skeleton: nodes only."]
     try:
         uri, scene, display = drawing.render_preview(
@@ -363,9 +384,7 @@ def preview(
             show_labels=show_labels, conf_threshold=conf_threshold,
         )
     except (OSError, ValueError) as e:
-        meta = sample.metadata
-        w = getattr(meta, "width", None) or 1000
-        h = getattr(meta, "height", None) or 1000
+        w, h = sample.width or 1000, sample.height or 1000
         notes.append(
             f"Image unreadable ({type(e).__name__}): drawn on a blank canvas."
         )

@@ -13,6 +13,8 @@ the skeleton-only scene from a default layout.
 import base64
 import colorsys
 import io
+import re
+import urllib.parse
 from dataclasses import dataclass, field as dc_field
 from xml.sax.saxutils import escape
 
@@ -462,9 +464,6 @@ def _legend(scene, w, unit, title):
     return "".join(out)
 
 
-_URI_ESCAPES = {"%": "%25", "#": "%23", "<": "%3C", ">": "%3E", '"': "%22"}
-
-
 def render_preview(
     path, instances, labels, edge_groups, flip_pairs=None, show_labels=False,
     conf_threshold=0.0, max_side=MAX_SIDE, payload_budget=PAYLOAD_BUDGET,
@@ -488,15 +487,16 @@ def render_preview(
     return svg_data_uri(svg), scene, display
 
 
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
 def svg_data_uri(svg):
     """An ``<img>`` source for ``svg``: percent-encoded text, not base64, so
     the embedded JPEG's base64 is not inflated a second time."""
-    table = str.maketrans(_URI_ESCAPES)
-    text = svg.translate(table)
-    # non-ASCII (unicode labels) as UTF-8 percent-escapes
-    if not text.isascii():
-        text = "".join(
-            c if c.isascii() else "".join(f"%{b:02X}" for b in c.encode("utf-8"))
-            for c in text
-        )
+    text = (
+        svg.replace("%", "%25").replace("#", "%23").replace("<", "%3C")
+        .replace(">", "%3E").replace('"', "%22")
+    )
+    if not text.isascii():  # unicode labels, as UTF-8 percent-escapes
+        text = _NON_ASCII.sub(lambda m: urllib.parse.quote(m.group(0)), text)
     return "data:image/svg+xml;charset=utf-8," + text
