@@ -359,13 +359,8 @@ class DefineSkeleton(foo.Operator):
         source = _start_skeleton(ctx, field, start, template_id)
 
         explicit = "labels" in params or "edge_groups" in params
-        if explicit:
-            editor, obj = params, inputs
-        else:
-            key = _draft_key(start, template_id)
-            editor = params.get(key) or {}
-            obj = types.Object()
-            inputs.define_property(key, obj, label="Skeleton")
+        key = None if explicit else _draft_key(start, template_id)
+        editor = params if explicit else (params.get(key) or {})
         labels = editor.get("labels")
         if labels is None:
             labels = list(source.labels)
@@ -373,7 +368,31 @@ class DefineSkeleton(foo.Operator):
         if groups is None:
             groups = _groups_as_dicts(source)
         skeleton = _model_from_editor(labels, groups, source, params)
+        problems, mismatch = _check_target(ctx, skeleton, field, fresh)
+        if target == "field" and field is None:
+            problems.append(pk.Problem("field", "no_field", "Pick or name a field"))
 
+        # the live summary and drawing sit above the editor, so they stay in view
+        _mismatch_input(inputs, mismatch)
+        inputs.md(_summary_md(skeleton), name="summary")
+        inputs.view(
+            "preview",
+            types.ImageView(alt="Skeleton preview", height=360, width=360),
+            default=_graph_svg(skeleton),
+        )
+        if problems:
+            inputs.view(
+                "problems",
+                types.Error(
+                    label=f"Not saved: {len(problems)} problem(s)",
+                    description="; ".join(p.message for p in problems),
+                ),
+            )
+
+        obj = inputs
+        if not explicit:
+            obj = types.Object()
+            inputs.define_property(key, obj, label="Skeleton")
         labels_prop = obj.list(
             "labels",
             types.String(),
@@ -388,32 +407,12 @@ class DefineSkeleton(foo.Operator):
             label="Edge groups",
             description="Each group is named; its edges join labels by name",
         )
-
-        problems, mismatch = _check_target(ctx, skeleton, field, fresh)
-        _mismatch_input(inputs, mismatch)
-        if target == "field" and field is None:
-            problems.append(pk.Problem("field", "no_field", "Pick or name a field"))
         by_input = {}
         for p in problems:
             by_input.setdefault(p.input, []).append(p)
         _flag(labels_prop, by_input.get("labels"))
         _flag(groups_prop, by_input.get("edge_groups"))
         _flag(field_prop, by_input.get("field"))
-
-        inputs.md(_summary_md(skeleton), name="summary")
-        inputs.view(
-            "preview",
-            types.ImageView(alt="Skeleton preview", height=360, width=360),
-            default=_graph_svg(skeleton),
-        )
-        if problems:
-            inputs.view(
-                "problems",
-                types.Error(
-                    label=f"Not saved: {len(problems)} problem(s)",
-                    description="\n".join(p.message for p in problems),
-                ),
-            )
         return field, skeleton, problems
 
     def resolve_input(self, ctx):

@@ -256,6 +256,9 @@ def validate(skeleton, field_kind=None, stored_counts=None, on_mismatch="refuse"
         seen_norm.setdefault(key, i)
 
     known = set(labels)
+    used = {x for e in skeleton.edges for x in e}
+    unused = [x for x in labels if x and x not in used]
+    hint = f" (renamed to {unused[0]!r}?)" if len(unused) == 1 else ""
     seen_edges = {}
     group_names = {}
     for gi, group in enumerate(skeleton.edge_groups):
@@ -290,7 +293,7 @@ def validate(skeleton, field_kind=None, stored_counts=None, on_mismatch="refuse"
                     Problem(
                         "edge_groups",
                         "unknown_label",
-                        f"{where} names unknown label {names}",
+                        f"{where} names unknown label {names}{hint}",
                         (gi, ei),
                     )
                 )

@@ -135,3 +135,10 @@ def test_default_layout_generic_is_deterministic_and_in_box():
 def test_incomplete_edge_from_a_new_form_row():
     p = pk.validate(sk(["a", "b"], ("g", [("a", None)])))
     assert codes(p) == ["incomplete_edge"] and "choose both ends" in p[0].message
+
+
+def test_unknown_label_message_suggests_a_rename():
+    s = sk(["a", "b2", "c"], ("g", [("a", "b"), ("b", "c")]))
+    p = pk.validate(s)
+    assert codes(p) == ["unknown_label", "unknown_label"]
+    assert "unknown label 'b' (renamed to 'b2'?)" in p[0].message
