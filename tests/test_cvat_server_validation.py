@@ -323,3 +323,21 @@ def test_pagination_and_filters(s, cvat_server):
     assert [t["id"] for t in s.get(f"/api/tasks?id={tid}").json()["results"]] == [tid]
     assert s.get("/api/projects?search=pro").json()["count"] == 1
     assert s.get("/api/users?search=annot").json()["results"][0]["username"] == "annotator"
+
+
+def test_served_json_matches_stored_records(s, cvat_server, task):
+    """The cached JSON text (fast and slow validation paths) says what the
+    stored records say."""
+    import json
+
+    shape = skeleton_shape(task)
+    shape["elements"][0]["points"] = ["1.5", 2]  # numeric strings: slow path
+    shape["elements"][1].update(group=None, z_order=3, occluded=True)
+    assert _put(s, task, shape).status_code == 200
+    got = s.get(f"/api/tasks/{task['id']}/annotations").json()["shapes"]
+    stored = cvat_server.state.annotations[task["id"]].shapes[0]
+    assert got == json.loads(json.dumps(stored))
+    by_label = {e["label_id"]: e for e in got[0]["elements"]}
+    first, second = (by_label[sub["id"]] for sub in task["skeleton"]["sublabels"][:2])
+    assert first["points"] == [1.5, 2.0]
+    assert (second["group"], second["z_order"], second["occluded"]) == (0, 3, True)

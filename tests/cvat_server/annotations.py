@@ -31,9 +31,30 @@ class Stored(dict):
     __slots__ = ("json",)
 
 
+_ELEMENT_JSON = (
+    '{"attributes":[],"frame":%d,"group":%d,"id":%d,"label_id":%d,'
+    '"occluded":%s,"outside":%s,"points":[%r,%r],"rotation":0.0,'
+    '"source":"%s","type":"points","z_order":%d}'
+)
+_JSON_BOOL = {True: "true", False: "false"}
+
+
+def _text(obj):
+    return obj.json if type(obj) is Stored else _ENCODE(obj)
+
+
 def _store(record):
+    """Wrap a (key-sorted) record, caching its JSON; elements are spliced in
+    from their own cached text."""
     rec = Stored(record)
-    rec.json = _ENCODE(record)
+    elements = record.get("elements")
+    if elements:
+        rest = {k: v for k, v in record.items() if k not in ("attributes", "elements")}
+        rec.json = '{"attributes":%s,"elements":[%s],%s' % (
+            _ENCODE(record["attributes"]), ",".join(map(_text, elements)),
+            _ENCODE(rest)[1:])
+    else:
+        rec.json = _ENCODE(record)
     return rec
 
 
@@ -355,11 +376,12 @@ class Normalizer:
             oid = el["id"]
         else:
             oid = self._next_shape_id()
-        return {"attributes": [], "frame": frame, "group": group,
-                "id": oid, "label_id": lid,
-                "occluded": occ, "outside": out, "points": [x, y],
-                "rotation": 0.0, "source": src, "type": "points",
-                "z_order": z}
+        rec = Stored(attributes=[], frame=frame, group=group, id=oid,
+                     label_id=lid, occluded=occ, outside=out, points=[x, y],
+                     rotation=0.0, source=src, type="points", z_order=z)
+        rec.json = _ELEMENT_JSON % (frame, group, oid, lid, _JSON_BOOL[occ],
+                                    _JSON_BOOL[out], x, y, src, z)
+        return rec
 
     def _element(self, el, lid, attr_ids, frame):
         errors = {}

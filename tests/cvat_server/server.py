@@ -7,6 +7,8 @@ REST API FiftyOne's ``CVATAnnotationAPI`` and ``cvat-sdk`` use.
     server.stop()
 """
 import base64
+import contextlib
+import gc
 import json
 import re
 import secrets
@@ -39,6 +41,19 @@ def route(methods, pattern):
         ROUTES.append((set(methods.split()), re.compile(pattern + "$"), fn))
         return fn
     return wrap
+
+
+@contextlib.contextmanager
+def _gc_paused():
+    """Pause the cyclic GC while building large annotation payloads (it would
+    otherwise rescan the growing heap over and over)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class Response:
@@ -563,6 +578,10 @@ class Api:
         if req.method == "DELETE":
             store.clear_range(start, stop)
             return Response(204)
+        with _gc_paused():
+            return self._write_annotations(req, task, store, start, stop)
+
+    def _write_annotations(self, req, task, store, start, stop):
         payload = req.json()
         ctx = ann.Context(self.state.task_labels(task), start, stop)
         if req.method == "PUT":
