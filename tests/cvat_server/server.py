@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 from . import annotations as ann
 from . import media
 from .faults import Faults
-from .http import HttpError, not_found_html, parse_body, parse_cookies, server_error_html
+from .httputil import HttpError, not_found_html, parse_body, parse_cookies, server_error_html
 from .labels import LabelError, apply_label_changes, create_label, validate_label_spec
 from .state import ABOUT_DESCRIPTION, VERSION, State, TaskAnnotations, basic_user, full_user, job_json, now, project_json, task_json
 
