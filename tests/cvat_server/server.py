@@ -29,8 +29,7 @@ from .state import ABOUT_DESCRIPTION, VERSION, State, TaskAnnotations, basic_use
 PAGE_SIZE = 10
 MAX_PAGE_SIZE = 1000
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
-ANONYMOUS = {("POST", "/api/auth/login"), ("GET", "/api/server/about"),
-             ("POST", "/api/auth/register")}
+ANONYMOUS = {("POST", "/api/auth/login"), ("GET", "/api/server/about")}
 _ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 ROUTES = []
