@@ -35,7 +35,7 @@ PALETTE = [
 ]
 SIDE_COLORS = {"left": "#1e90ff", "right": "#ff8c00", "center": "#ffffff"}
 MISMATCH_COLOR = "#ff0000"
-VISIBLE, OCCLUDED, MISSING = "visible", "occluded", "missing"
+VISIBLE, OCCLUDED = "visible", "occluded"
 
 
 def group_color(i):

@@ -427,3 +427,13 @@ def test_operator_opens_the_panel(posed):
     opened = [r for r in requests if r["operator_uri"] == "open_panel"]
     assert opened and opened[0]["params"]["name"] == "skeleton_preview"
     assert opened[0]["params"]["isActive"] is True
+
+
+def test_dataset_without_keypoints_says_so(dataset, tmp_path):
+    dataset.add_sample(fo.Sample(filepath=_image(str(tmp_path / "a.jpg"), (64, 48))))
+    app = App(dataset)
+    app.call("on_load")
+    assert app.state["fields"] == [] and app.state["field"] is None
+    assert app.data["image"] is None
+    assert "no keypoints field" in app.data["summary"]
+    assert "field" not in app.output["type"]["properties"]["controls"]["type"]["properties"]
