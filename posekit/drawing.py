@@ -265,14 +265,18 @@ def compute_scene(
     )
 
 
-def layout_scene(layout, labels, edge_groups, flip_pairs=None, size=400):
+def layout_scene(layout, labels, edge_groups, flip_pairs=None, size=400, legend=170):
     """The skeleton on its own: ``layout`` (``[x, y]`` per label in a 0..100
-    box) drawn on a ``size`` × ``size`` canvas, one instance, all visible."""
+    box) drawn in a ``size`` square, with ``legend`` pixels of room on the
+    right for the legend; one instance, all nodes visible."""
     pts = np.asarray(layout, dtype=float).reshape(-1, 2)
     margin = 0.08
     rel = margin + (1 - 2 * margin) * pts / 100.0
+    rel[:, 0] *= size / (size + legend)
     inst = Instance(points=rel.tolist(), label="skeleton")
-    return compute_scene(size, size, [inst], labels, edge_groups, flip_pairs)
+    return compute_scene(
+        size + legend, size, [inst], labels, edge_groups, flip_pairs
+    )
 
 
 def image_size(path):
@@ -338,7 +342,7 @@ def render_svg(
     """
     w, h = display_size or (scene.width, scene.height)
     s = np.array([w / scene.width, h / scene.height] * 2)
-    unit = max(w, h) / 400.0
+    unit = (w * h) ** 0.5 / 400.0
     r, sw = 3.5 * unit, 2.0 * unit
     out = [
         f"<svg xmlns='http://www.w3.org/2000/svg' width='{w}' height='{h}' "
