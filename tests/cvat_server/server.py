@@ -90,7 +90,7 @@ class Api:
     def paginate(self, req, items, render):
         query = req.query
         page = _int_param(query, "page", 1)
-        size = min(_int_param(query, "page_size", PAGE_SIZE) or PAGE_SIZE, MAX_PAGE_SIZE)
+        size = min(max(_int_param(query, "page_size", PAGE_SIZE) or PAGE_SIZE, 1), MAX_PAGE_SIZE)
         count = len(items)
         if page < 1 or (page - 1) * size >= max(count, 1):
             if not (page == 1 and count == 0):
@@ -572,7 +572,7 @@ class Api:
         store = self.state.annotations[task["id"]]
         if req.method == "GET":
             return Response(200, ann.encode(*store.in_range(start, stop)))
-        if req.method != "GET" and task["data"] is None and req.method != "DELETE":
+        if task["data"] is None and req.method != "DELETE":
             raise HttpError(400, {"detail": "The task has no data; annotations cannot be saved"})
         if req.method == "DELETE":
             store.clear_range(start, stop)
