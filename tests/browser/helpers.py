@@ -91,6 +91,13 @@ class Execution:
         return f"Execution(status={self.status}, params={self.params}, body={json.dumps(self.body)[:2000]})"
 
 
+_PROMPT_DONE_JS = """() => {
+    const p = document.querySelector('[data-cy=operators-prompt-modal]');
+    return !p || [...p.querySelectorAll('.MuiDialogActions-root button')]
+        .some(b => b.innerText.trim() === 'Close');
+}"""
+
+
 class App:
     """The App on one dataset, with the steps a user takes."""
 
@@ -173,18 +180,57 @@ class App:
             self.prompt_button(button).click()
         execution = Execution(info.value)
         if expect_close and not execution.error:
-            self.prompt.wait_for(state="hidden")
+            # the prompt closes, or shows the operator's output with "Close"
+            self.page.wait_for_function(_PROMPT_DONE_JS)
         return execution
 
-    def fill(self, test_id, value, tab=True):
-        """Fills the form input with ``data-cy`` ``test_id``; Tab commits it."""
-        field = self.prompt.get_by_test_id(test_id)
-        box = field.locator("input, textarea").first if field.evaluate(
-            "e => !['INPUT','TEXTAREA'].includes(e.tagName)") else field
-        box.fill(value)
-        if tab:
-            box.press("Tab")
-        return box
+    def close_prompt(self):
+        """Closes the prompt's output view."""
+        self.prompt_button("Close").click()
+        self.prompt.wait_for(state="hidden")
+
+    def after_resolve(self, action):
+        """Runs ``action`` (an edit in the form) and waits for the form's
+        ``resolve-type`` round trip that follows it; returns its params."""
+        with self.page.expect_response(
+            lambda r: r.request.method == "POST" and "/operators/resolve-type" in r.url
+        ) as info:
+            action()
+        return (info.value.request.post_data_json or {}).get("params", {})
+
+    def text_input(self, value):
+        """The prompt's first text box whose current value is ``value``
+        (dropdowns' hidden inputs excluded)."""
+        inputs = self.prompt.locator("input")
+        index = inputs.evaluate_all(
+            "(els, v) => els.findIndex(e => e.type === 'text' && e.value === v"
+            " && !e.closest('[role=combobox]') && !e.classList.contains('MuiSelect-nativeInput'))",
+            value,
+        )
+        assert index >= 0, f"no input holds {value!r}"
+        return inputs.nth(index)
+
+    def edit_text(self, old, new):
+        """Replaces the text input holding ``old`` with ``new`` and commits it
+        with Tab (list items can lose an edit otherwise)."""
+        box = self.text_input(old)
+        return self.after_resolve(lambda: (box.fill(new), box.press("Tab")))
+
+    def choose(self, combobox, option):
+        """Opens a dropdown and picks the option whose text is ``option``."""
+        combobox.click()
+        listbox = self.page.get_by_role("listbox")
+        return self.after_resolve(
+            lambda: listbox.get_by_role("option").filter(has_text=option).first.click()
+        )
+
+    def dropdowns_holding(self, value):
+        """The prompt's dropdowns whose selected value is ``value``."""
+        boxes = self.prompt.get_by_role("combobox")
+        values = boxes.evaluate_all(
+            "els => els.map(e => (e.parentElement.querySelector('input') || {}).value)"
+        )
+        return [boxes.nth(i) for i, v in enumerate(values) if v == value]
 
 
 def in_thread(fn, *args, **kwargs):

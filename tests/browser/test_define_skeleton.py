@@ -1,0 +1,70 @@
+"""Scenarios 1 and 2: the "Define skeleton" form, opened with the backtick."""
+import pytest
+
+from browser import helpers
+from posekit.skeleton import load_skeleton
+from posekit.templates import get_template
+
+pytestmark = pytest.mark.browser
+
+TEMPLATE = "ap10k17"
+OLD, NEW = "left_front_paw", "left_forepaw"
+
+
+def _dataset_query(response):
+    """The App's GraphQL query that (re)loads the dataset, skeletons included."""
+    return (
+        response.request.method == "POST"
+        and response.url.endswith("/graphql")
+        and "defaultSkeleton" in (response.request.post_data or "")
+    )
+
+
+def test_define_skeleton_from_template_with_edits(app):
+    page, ds = app.page, app.dataset
+    template = get_template(TEMPLATE)
+    labels = list(template.to_model().labels)
+    assert OLD in labels and NEW not in labels
+
+    app.choose_operator("Define skeleton")
+    app.after_resolve(lambda: app.prompt.get_by_text("A template", exact=True).click())
+    template_box = app.prompt.get_by_role("combobox").filter(has_text="COCO-17").first
+    app.choose(template_box, template.name)
+    app.prompt.get_by_text(f"{len(labels)} nodes").first.wait_for()
+
+    # edit a label, then rewire the edge that used it to the new name
+    params = app.edit_text(OLD, NEW)
+    [draft_key] = [k for k in params if k.startswith("draft_")]
+    assert NEW in params[draft_key]["labels"]
+    [to_box] = app.dropdowns_holding(OLD)
+    params = app.choose(to_box, NEW)
+    helpers.save_screenshot(page, "define-skeleton-form", app.prompt)
+
+    with page.expect_response(_dataset_query) as refetch:
+        execution = app.execute("define_skeleton")
+    assert execution.error is None, execution
+    output = app.prompt.inner_text()
+    assert "Skeleton saved" in output and "17" in output
+    app.close_prompt()
+    sent = execution.params[draft_key]
+    assert sent["labels"][labels.index(OLD)] == NEW
+    leg = [g for g in sent["edge_groups"] if g["name"] == "left front leg"][0]
+    assert {"from": "left_elbow", "to": NEW} in leg["edges"]
+
+    # the database holds the edited template
+    ds.reload()
+    saved = load_skeleton(ds)
+    expected = [NEW if x == OLD else x for x in labels]
+    assert saved.labels == expected
+    assert ds.default_skeleton.labels == expected
+    groups = {g.name: list(g.edges) for g in saved.edge_groups}
+    assert ("left_elbow", NEW) in groups["left front leg"]
+    assert sum(map(len, groups.values())) == len(template.to_model().edges)
+
+    # the App reloaded the dataset and now draws the new skeleton's edges
+    app_skeleton = refetch.value.json()["data"]["dataset"]["defaultSkeleton"]
+    assert app_skeleton["labels"] == expected
+    assert len(app_skeleton["edges"]) == len(ds.default_skeleton.edges)
+    modal = app.open_sample(0)
+    modal.get_by_test_id("looker").first.wait_for(state="visible")
+    helpers.save_screenshot(page, "define-skeleton-result")
