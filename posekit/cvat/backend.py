@@ -585,8 +585,50 @@ def _task_context(api, task_id, classes):
     return sizes, skeletons, orders, specs
 
 
+def _parse_job(body, task_id, context, frame_map, node_attr, occluded_name, seen_ids, annos):
+    """Parses one job's skeleton shapes into ``annos[sample_id][label_id]``."""
+    sizes, skeletons, orders, specs = context
+    shapes = [
+        s for s in body.get("shapes", [])
+        if s.get("type") == "skeleton" and s.get("label_id") in skeletons
+        and s.get("frame") in frame_map
+    ]
+    if any(t.get("elements") for t in body.get("tracks", [])):
+        logger.warning("Ignoring skeleton tracks in task %d (images only)", task_id)
+    points, occluded = convert.skeleton_arrays(shapes, orders, sizes)
+    for i, shape in enumerate(shapes):
+        label_spec = specs[shape["label_id"]]
+        attrs, label_id = {}, None
+        for a in shape.get("attributes") or []:
+            name, itype = label_spec.get(a.get("spec_id"), (None, None))
+            if name == "label_id":
+                label_id = a.get("value")
+            elif name is not None:
+                value = fouc._parse_value(a.get("value"), attr_type=itype)
+                if itype == "checkbox" and isinstance(value, str):
+                    value = value.lower() == "true"
+                attrs[name] = value
+        if not (label_id and ObjectId.is_valid(label_id)) or label_id in seen_ids:
+            label_id = _stable_id(task_id, shape.get("id") or i)
+        seen_ids.add(label_id)
+        if occluded_name:
+            attrs[occluded_name] = bool(shape.get("occluded"))
+        n = len(orders[shape["label_id"]])
+        kp = convert.to_keypoint(
+            skeletons[shape["label_id"]], points[i, :n], occluded[i, :n],
+            occluded_attr=node_attr, attributes=attrs, label_id=ObjectId(label_id),
+        )
+        sample_id = frame_map[shape["frame"]]["sample_id"]
+        annos.setdefault(sample_id, {})[kp.id] = kp
+
+
 def download_skeleton_annotations(api, results):
-    """Downloads a skeleton run: ``{field: {"keypoints": {sample_id: {id: kp}}}}``."""
+    """Downloads a skeleton run: ``{field: {"keypoints": {sample_id: {id: kp}}}}``.
+
+    Jobs are fetched concurrently, a few at a time, and each job's shapes are
+    parsed (with numpy) as soon as it arrives, so raw JSON never piles up.
+    Nothing is written to the dataset here.
+    """
     config = results.config
     label_field, info = _single_field(config)
     classes = _class_names(info.get("classes"), label_field)
@@ -597,9 +639,7 @@ def download_skeleton_annotations(api, results):
         None,
     )
 
-    annos = {}
-    deleted = []
-    contexts = {}
+    deleted, contexts = [], {}
     for task_id in results.task_ids:
         if not api.task_exists(task_id):
             logger.warning("Skipping CVAT task %d, which no longer exists", task_id)
@@ -608,57 +648,102 @@ def download_skeleton_annotations(api, results):
         contexts[task_id] = (_task_context(api, task_id, classes), api._get_job_ids(task_id))
     _report(0.1, "Read %d CVAT task(s)" % len(contexts))
 
+    annos, seen_ids = {}, set()
     pairs = [(t, j) for t, (_, jobs) in contexts.items() for j in jobs]
-    bodies = []
-    chunk = max(1, api._max_workers * 2)
+    chunk = max(1, api._max_workers)
     for i in range(0, len(pairs), chunk):
         part = pairs[i : i + chunk]
-        bodies.extend(api.get_json_many(api.job_annotation_url(j) for _, j in part))
+        bodies = api.get_json_many(api.job_annotation_url(j) for _, j in part)
+        for (task_id, _), body in zip(part, bodies):
+            _parse_job(body, task_id, contexts[task_id][0], results.frame_id_map[task_id],
+                       node_attr, occluded_name, seen_ids, annos)
+        del bodies
         _report(0.1 + 0.8 * (i + len(part)) / max(1, len(pairs)),
                 "Downloaded %d/%d job(s)" % (i + len(part), len(pairs)))
 
-    by_task = {}
-    for (task_id, _), body in zip(pairs, bodies):
-        by_task.setdefault(task_id, []).append(body)
-
-    seen_ids = set()
-    for task_id, task_bodies in by_task.items():
-        (sizes, skeletons, orders, specs), _ = contexts[task_id]
-        frame_map = results.frame_id_map[task_id]
-        shapes = [
-            s for body in task_bodies for s in body.get("shapes", [])
-            if s.get("type") == "skeleton" and s.get("label_id") in skeletons
-            and s.get("frame") in frame_map
-        ]
-        if any(t.get("elements") for body in task_bodies for t in body.get("tracks", [])):
-            logger.warning("Ignoring skeleton tracks in task %d (images only)", task_id)
-        points, occluded = convert.skeleton_arrays(shapes, orders, sizes)
-        for i, shape in enumerate(shapes):
-            label_spec = specs[shape["label_id"]]
-            attrs, label_id = {}, None
-            for a in shape.get("attributes") or []:
-                name, itype = label_spec.get(a.get("spec_id"), (None, None))
-                if name == "label_id":
-                    label_id = a.get("value")
-                elif name is not None:
-                    value = fouc._parse_value(a.get("value"), attr_type=itype)
-                    if itype == "checkbox" and isinstance(value, str):
-                        value = value.lower() == "true"
-                    attrs[name] = value
-            if not (label_id and ObjectId.is_valid(label_id)) or label_id in seen_ids:
-                label_id = _stable_id(task_id, shape.get("id") or i)
-            seen_ids.add(label_id)
-            if occluded_name:
-                attrs[occluded_name] = bool(shape.get("occluded"))
-            n = len(orders[shape["label_id"]])
-            kp = convert.to_keypoint(
-                skeletons[shape["label_id"]], points[i, :n], occluded[i, :n],
-                occluded_attr=node_attr, attributes=attrs, label_id=ObjectId(label_id),
-            )
-            sample_id = frame_map[shape["frame"]]["sample_id"]
-            annos.setdefault(sample_id, {})[kp.id] = kp
-
     if deleted:
         results._forget_tasks(deleted)
-    _report(1.0, "Parsed %d skeleton(s)" % sum(len(v) for v in annos.values()))
+    _report(0.9, "Parsed %d skeleton(s)" % sum(len(v) for v in annos.values()))
     return {label_field: {"keypoints": annos}}
+
+
+def _merge_into(label, anno, attr_names, info):
+    """Copies an annotated keypoint onto an existing one, as FiftyOne's
+    ``load_annotations`` does (label, index, points, schema attributes)."""
+    if info.get("allow_label_edits", True):
+        label.label = anno.label
+    if info.get("allow_index_edits", True):
+        label.index = anno.index
+    if info.get("allow_spatial_edits", True):
+        label.points = anno.points
+    for name in attr_names:
+        label[name] = anno.get_attribute_value(name, None)
+
+
+def merge_skeleton_annotations(dataset, results, annotations):
+    """Merges downloaded skeletons into the run's field with one bulk write.
+
+    Same outcome as ``dataset.load_annotations``: annotated labels update the
+    existing ones (by id), uploaded labels missing from CVAT are deleted,
+    new ones are added, other labels are kept; re-loading adds nothing.
+    """
+    import fiftyone as fo
+
+    label_field, info = _single_field(results.config)
+    annos = annotations.get(label_field, {}).get("keypoints", {})
+    attr_names = [n for n, a in (info.get("attributes") or {}).items() if not a.get("read_only")]
+    allow_additions = info.get("allow_additions", True)
+    allow_deletions = info.get("allow_deletions", True)
+    id_map = results.id_map.get(label_field, {})
+
+    sample_ids = sorted({
+        fd["sample_id"] for task_id in results.task_ids
+        for fd in results.frame_id_map.get(task_id, {}).values()
+    })
+    if not dataset.has_sample_field(label_field):
+        dataset.add_sample_field(label_field, fo.EmbeddedDocumentField,
+                                 embedded_doc_type=fo.Keypoints)
+    ids, current = dataset.select(sample_ids).values(["id", label_field])
+
+    new_values, added = {}, {}
+    for sample_id, value in zip(ids, current):
+        sample_annos = annos.get(sample_id, {})
+        uploaded = id_map.get(sample_id) or []
+        uploaded = {uploaded} if isinstance(uploaded, str) else set(uploaded)
+        if value is None and not sample_annos:
+            continue
+        kept, seen = [], set()
+        for kp in value.keypoints if value is not None else []:
+            anno = sample_annos.get(kp.id)
+            if anno is not None:
+                _merge_into(kp, anno, attr_names, info)
+                kept.append(kp)
+                seen.add(kp.id)
+            elif kp.id in uploaded and allow_deletions:
+                continue
+            else:
+                kept.append(kp)
+        if allow_additions:
+            for label_id, anno in sample_annos.items():
+                if label_id not in seen:
+                    kept.append(anno)
+                    added.setdefault(sample_id, []).append(label_id)
+        if value is None:
+            value = fo.Keypoints()
+        value.keypoints = kept
+        new_values[sample_id] = value
+
+    if new_values:
+        dataset.set_values(label_field, new_values, key_field="id")
+    results._update_id_map(label_field, added)
+    return len(new_values)
+
+
+def load_skeleton_run(dataset, anno_key, results):
+    """Downloads and merges a skeleton-mode run (operator path): all data is
+    downloaded before the dataset is written, in one bulk write."""
+    api = results.connect_to_api()
+    annotations = download_skeleton_annotations(api, results)
+    merge_skeleton_annotations(dataset, results, annotations)
+    results.backend.save_run_results(dataset, anno_key, results)
+    _report(1.0, "Loaded run '%s'" % anno_key)

@@ -5,7 +5,7 @@ import keyword
 import logging
 
 from .api import CVATError
-from .backend import BACKEND_NAME, register_backend
+from .backend import BACKEND_NAME, load_skeleton_run, register_backend
 
 logger = logging.getLogger(__name__)
 
@@ -126,8 +126,11 @@ def load_annotation(dataset, anno_key, unexpected="keep", cleanup=False, credent
     """
     if unexpected not in ("keep", "ignore"):
         raise ValueError("unexpected must be 'keep' or 'ignore'")
-    load_results(dataset, anno_key, credentials)
-    dataset.load_annotations(anno_key, unexpected=unexpected, cleanup=False)
+    results = load_results(dataset, anno_key, credentials)
+    if getattr(results.config, "mode", None) == "skeleton":
+        load_skeleton_run(dataset, anno_key, results)
+    else:
+        dataset.load_annotations(anno_key, unexpected=unexpected, cleanup=False)
     if cleanup:
         results = dataset.load_annotation_results(anno_key)
         results.cleanup()

@@ -1,0 +1,87 @@
+"""Loading a CVAT run: posekit's skeleton load vs FiftyOne's stock ``cvat``
+backend loading the same instances sent as ``points``.
+
+Targets (issue 8): time ratio <= 1.0 (aim 0.5); peak memory ratio <= 1.2; and
+with two sizes, posekit's time grows at most linearly (10k / 1k <= 11).
+
+    .venv/bin/python bench/bench_load.py 1000 [10000] [--runs 5] [--segment-size 100]
+"""
+import argparse
+import os
+import statistics
+import sys
+import time
+import tracemalloc
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _env import isolated_fiftyone  # noqa: E402
+from _cvat_bench import EmulatorProcess, make_dataset, summarize  # noqa: E402
+
+
+def _timed(fn):
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def _peak(fn):
+    tracemalloc.start()
+    fn()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak / 2**20
+
+
+def bench(size, runs, segment_size, env, server):
+    import fiftyone as fo
+    from posekit.cvat import runs as pkruns
+
+    creds = server.credentials
+    ds = make_dataset("bench-load-%d" % size, size, os.path.join(env["tmp"], "media"))
+    ds.clone_sample_field("kps", "kps_stock")
+    t = time.perf_counter()
+    ds.annotate("stock", backend="cvat", label_field="kps_stock", label_type="keypoints",
+                classes=["person"], segment_size=segment_size, **creds)
+    pkruns.request_annotation(ds, "posekit", "kps", credentials=creds,
+                              segment_size=segment_size)
+    print("size %d: both runs requested in %.1fs" % (size, time.perf_counter() - t))
+
+    def baseline():
+        ds._annotation_cache.clear()
+        ds.load_annotations("stock", unexpected="keep", **creds)
+
+    def posekit():
+        pkruns.load_annotation(ds, "posekit", credentials=creds)
+
+    baseline(), posekit()  # warm up (first load also settles ids)
+    base, mine = [], []
+    for _ in range(runs):
+        base.append(_timed(baseline))
+        mine.append(_timed(posekit))
+    n_kps = sum(len(k.keypoints) for k in ds.values("kps") if k)
+    n_stock = sum(len(k.keypoints) for k in ds.values("kps_stock") if k)
+    assert n_kps == n_stock == size * 4, (n_kps, n_stock)
+    ratio = summarize("load %d images (time)" % size, base, mine)
+    mem = summarize("load %d images (peak MiB)" % size, [_peak(baseline)], [_peak(posekit)], "M")
+    ds.delete()
+    return statistics.median(mine), ratio, mem
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("sizes", type=int, nargs="*", default=[1000])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--segment-size", type=int, default=100)
+    args = parser.parse_args()
+    with isolated_fiftyone() as env, EmulatorProcess() as server:
+        times = {}
+        for size in args.sizes:
+            times[size] = bench(size, args.runs, args.segment_size, env, server)[0]
+        if len(times) > 1:
+            small, big = min(times), max(times)
+            print("posekit time %d / %d images: %.2f (linear would be %.1f)"
+                  % (big, small, times[big] / times[small], big / small))
+
+
+if __name__ == "__main__":
+    main()
