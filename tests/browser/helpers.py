@@ -196,7 +196,16 @@ class App:
             lambda r: r.request.method == "POST" and "/operators/resolve-type" in r.url
         ) as info:
             action()
-        return (info.value.request.post_data_json or {}).get("params", {})
+        self.last_resolve_body = info.value.request.post_data_json or {}
+        return self.last_resolve_body.get("params", {})
+
+    def execute_directly(self, body):
+        """POSTs ``body`` (a request the form made) to ``/operators/execute``
+        from the page, as if the Execute button had been clickable."""
+        response = self.page.request.post(
+            self.server.url + "/operators/execute", data=body
+        )
+        return response.status, response.json()
 
     def text_input(self, value):
         """The prompt's first text box whose current value is ``value``

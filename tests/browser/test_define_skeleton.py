@@ -68,3 +68,34 @@ def test_define_skeleton_from_template_with_edits(app):
     modal = app.open_sample(0)
     modal.get_by_test_id("looker").first.wait_for(state="visible")
     helpers.save_screenshot(page, "define-skeleton-result")
+
+
+def test_invalid_label_shows_message_and_is_refused(app):
+    page, ds = app.page, app.dataset
+    before = ds.default_skeleton.to_dict()
+    labels = list(ds.default_skeleton.labels)
+    first, second = labels[0], labels[1]
+
+    app.choose_operator("Define skeleton")
+    app.prompt.get_by_text(f"{len(labels)} nodes").first.wait_for()
+    # type the first label's name into the second label: a duplicate
+    params = app.edit_text(second, first)
+    [draft_key] = [k for k in params if k.startswith("draft_")]
+    assert params[draft_key]["labels"][:2] == [first, first]
+
+    message = f"Label 2 '{first}' duplicates label 1"
+    app.prompt.get_by_text(message).first.wait_for(state="visible")
+    app.prompt.get_by_text("Not saved:").first.wait_for(state="visible")
+    helpers.save_screenshot(page, "define-skeleton-invalid", app.prompt)
+
+    # execution is refused: the button is disabled, and the server refuses
+    # the same request sent directly
+    execute = app.prompt_button("Execute")
+    assert execute.is_disabled()
+    body = {k: v for k, v in app.last_resolve_body.items() if k != "target"}
+    status, answer = app.execute_directly(body)
+    refusal = answer.get("error") or answer.get("stack") or ""
+    assert status != 200 or answer.get("error"), answer
+    assert "duplicates label 1" in refusal
+    ds.reload()
+    assert ds.default_skeleton.to_dict() == before
