@@ -102,18 +102,21 @@ def _target_inputs(inputs, ctx, existing_only=False):
 
 
 _COUNTS_TTL = 30.0
+_FORM_SCAN_LIMIT = 2000
 _counts_cache = {}
 
 
 def _stored_counts(ds, field, fresh):
-    """Point counts stored under the target. Forms reuse a count up to
-    ``_COUNTS_TTL`` seconds old (it scans the samples); saving always
-    recounts."""
+    """Point counts stored under the target. Saving (``fresh``) scans every
+    sample; forms scan the first ``_FORM_SCAN_LIMIT`` samples and reuse that
+    for ``_COUNTS_TTL`` seconds, so they stay fast on big datasets."""
+    if fresh:
+        return pk.counts_for_target(ds, field)
     key = (ds._doc.id, field)
     hit = _counts_cache.get(key)
-    if not fresh and hit and time.monotonic() - hit[0] < _COUNTS_TTL:
+    if hit and time.monotonic() - hit[0] < _COUNTS_TTL:
         return hit[1]
-    counts = pk.counts_for_target(ds, field)
+    counts = pk.counts_for_target(ds, field, limit=_FORM_SCAN_LIMIT)
     _counts_cache[key] = (time.monotonic(), counts)
     return counts
 

@@ -367,8 +367,9 @@ def field_kind(dataset, field):
     return type(f).__name__
 
 
-def stored_point_counts(dataset, field):
-    """The set of ``len(points)`` over keypoints stored in ``field``."""
+def stored_point_counts(dataset, field, limit=None):
+    """The set of ``len(points)`` over keypoints stored in ``field`` (in the
+    first ``limit`` samples only, if given: a quick check for forms)."""
     import fiftyone as fo
 
     f = dataset.get_field(field)
@@ -387,7 +388,8 @@ def stored_point_counts(dataset, field):
         }
     else:
         sizes = [{"$let": {"vars": {"p": f"${field}"}, "in": size}}]
-    pipeline = [
+    pipeline = [{"$limit": int(limit)}] if limit else []
+    pipeline += [
         {"$project": {"_id": 0, "_v": sizes}},
         {"$unwind": "$_v"},
         {"$match": {"_v": {"$ne": None}}},
@@ -397,17 +399,19 @@ def stored_point_counts(dataset, field):
     return {d["_id"] for d in coll.aggregate(pipeline)}
 
 
-def counts_for_target(dataset, field=None):
+def counts_for_target(dataset, field=None, limit=None):
     """Stored point counts that a skeleton for ``field`` (or default) governs.
 
     The default skeleton governs every keypoints field with no own skeleton.
+    ``limit`` caps the samples scanned per field (see
+    :func:`stored_point_counts`).
     """
     if field:
-        return stored_point_counts(dataset, field)
+        return stored_point_counts(dataset, field, limit)
     counts = set()
     for name in keypoint_fields(dataset):
         if name not in dataset.skeletons:
-            counts |= stored_point_counts(dataset, name)
+            counts |= stored_point_counts(dataset, name, limit)
     return counts
 
 

@@ -142,3 +142,12 @@ def test_unknown_label_message_suggests_a_rename():
     p = pk.validate(s)
     assert codes(p) == ["unknown_label", "unknown_label"]
     assert "unknown label 'b' (renamed to 'b2'?)" in p[0].message
+
+
+def test_stored_point_counts_limit_scans_first_samples(dataset):
+    dataset.add_samples([
+        fo.Sample(filepath=f"/tmp/{i}.jpg", kp=fo.Keypoints(keypoints=[fo.Keypoint(points=[[0, 0]] * (3 if i < 5 else 4))]))
+        for i in range(10)
+    ])
+    assert pk.stored_point_counts(dataset, "kp") == {3, 4}
+    assert pk.stored_point_counts(dataset, "kp", limit=5) == {3}

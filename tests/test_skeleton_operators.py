@@ -437,3 +437,31 @@ def test_form_offers_keep_or_refuse_on_count_mismatch(kp_dataset):
     props = _resolve(kp_dataset, target="field", field="kp", start="template",
                      template="coco17", on_mismatch="keep")
     assert not props["draft_template_coco17"]["type"]["properties"]["labels"]["invalid"]
+
+
+def test_save_recounts_even_when_the_form_saw_no_mismatch(dataset):
+    """Forms check a prefix of the samples (cached); saving checks them all."""
+    import sys
+
+    import fiftyone as fo
+    from fiftyone.operators.registry import OperatorRegistry
+
+    op = OperatorRegistry().get_operator(uri("define_skeleton"))
+    mod = sys.modules[type(op).__module__]
+    old = mod._FORM_SCAN_LIMIT
+    mod._FORM_SCAN_LIMIT = 2
+    try:
+        dataset.add_samples([
+            fo.Sample(filepath=f"/tmp/{i}.jpg", kp=fo.Keypoints(keypoints=[
+                fo.Keypoint(points=[[0, 0]] * (2 if i < 2 else 5))]))
+            for i in range(4)
+        ])
+        props = _resolve(dataset, target="field", field="kp", labels=["a", "b"], edge_groups=[])
+        assert not props["labels"]["invalid"]  # the form only saw 2-point keypoints
+        before = stored_skeletons(dataset)
+        msg = refused("define_skeleton", dataset, target="field", field="kp",
+                      labels=["a", "b"], edge_groups=[])
+        assert "already stored have 5 points" in msg
+        assert stored_skeletons(dataset) == before
+    finally:
+        mod._FORM_SCAN_LIMIT = old
