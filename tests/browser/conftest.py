@@ -155,43 +155,43 @@ def browser(playwright_instance):
     browser.close()
 
 
+def _save_artifacts(item, page):
+    """Screenshot, console log and App server log of a failed test."""
+    out = _artifact_dir(item.nodeid)
+    log = page.console_log
+    try:
+        page.screenshot(path=os.path.join(out, "screenshot.png"), full_page=True)
+    except Exception as e:  # the page may have crashed
+        log.lines.append(f"[screenshot failed] {e}")
+    with open(os.path.join(out, "console.log"), "w") as f:
+        f.write("\n".join(log.lines) + "\n")
+    for name in ("app_server", "cvat_app_server"):
+        server = item.funcargs.get(name)
+        if server is not None and os.path.exists(server.log_path):
+            shutil.copy(server.log_path, os.path.join(out, "app-server.log"))
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
+    """On failure, saves artifacts while the page and its server still live."""
     outcome = yield
     report = outcome.get_result()
-    setattr(item, "rep_" + report.when, report)
+    page = getattr(item, "funcargs", {}).get("page")
+    if report.failed and report.when in ("setup", "call") and page is not None:
+        _save_artifacts(item, page)
 
 
 @pytest.fixture
-def page(request, browser):
+def page(browser):
     """A fresh page (1600x1000) that only reaches 127.0.0.1, with console
-    capture; saves screenshot + logs to ``test-artifacts/`` on failure."""
+    capture (``page.console_log``)."""
     context = browser.new_context(viewport={"width": 1600, "height": 1000})
     context.add_init_script("window.IS_PLAYWRIGHT = true;")
     context.route(re.compile(r"^https?://(?!127\.0\.0\.1|localhost)"), lambda r: r.abort())
     context.set_default_timeout(helpers.TIMEOUT_MS)
     page = context.new_page()
-    log = helpers.ConsoleLog(page)
-    page.console_log = log
+    page.console_log = helpers.ConsoleLog(page)
     yield page
-    failed = any(
-        getattr(request.node, "rep_" + w, None) is not None
-        and getattr(request.node, "rep_" + w).failed
-        for w in ("setup", "call")
-    )
-    if failed:
-        out = _artifact_dir(request.node.nodeid)
-        try:
-            page.screenshot(path=os.path.join(out, "screenshot.png"), full_page=True)
-        except Exception as e:  # the page may have crashed
-            log.lines.append(f"[screenshot failed] {e}")
-        with open(os.path.join(out, "console.log"), "w") as f:
-            f.write("\n".join(log.lines) + "\n")
-        server = request.node.funcargs.get("app_server") or request.node.funcargs.get(
-            "cvat_app_server"
-        )
-        if server is not None and os.path.exists(server.log_path):
-            shutil.copy(server.log_path, os.path.join(out, "app-server.log"))
     context.close()
 
 
@@ -200,3 +200,26 @@ def app(page, app_server, demo_dataset):
     """The App open on a fresh demo dataset, grid loaded."""
     helpers.open_dataset(page, app_server, demo_dataset.name)
     return helpers.App(page, app_server, demo_dataset)
+
+
+@pytest.fixture
+def cvat_app_server(cvat_server, app_server_factory):
+    """An App server whose CVAT credentials (environment, as plugin secrets
+    fall back to) point at the test CVAT server."""
+    server = app_server_factory(
+        env={
+            "FIFTYONE_CVAT_URL": cvat_server.url,
+            "FIFTYONE_CVAT_USERNAME": cvat_server.username,
+            "FIFTYONE_CVAT_PASSWORD": cvat_server.password,
+        },
+        name="app-with-cvat",
+    )
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def cvat_app(page, cvat_app_server, demo_dataset):
+    """The App (with CVAT credentials) open on a fresh demo dataset."""
+    helpers.open_dataset(page, cvat_app_server, demo_dataset.name)
+    return helpers.App(page, cvat_app_server, demo_dataset)

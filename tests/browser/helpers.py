@@ -189,12 +189,18 @@ class App:
         self.prompt_button("Close").click()
         self.prompt.wait_for(state="hidden")
 
-    def after_resolve(self, action):
+    def after_resolve(self, action, shows=None):
         """Runs ``action`` (an edit in the form) and waits for the form's
-        ``resolve-type`` round trip that follows it; returns its params."""
-        with self.page.expect_response(
-            lambda r: r.request.method == "POST" and "/operators/resolve-type" in r.url
-        ) as info:
+        ``resolve-type`` round trip that follows it (the first whose params
+        contain ``shows``, when given); returns its params."""
+
+        def match(r):
+            if r.request.method != "POST" or "/operators/resolve-type" not in r.url:
+                return False
+            body = r.request.post_data_json or {}
+            return shows is None or shows in json.dumps(body.get("params", {}))
+
+        with self.page.expect_response(match) as info:
             action()
         self.last_resolve_body = info.value.request.post_data_json or {}
         return self.last_resolve_body.get("params", {})
@@ -219,18 +225,34 @@ class App:
         assert index >= 0, f"no input holds {value!r}"
         return inputs.nth(index)
 
+    def input_labelled(self, label):
+        """The first text box under the form label ``label``."""
+        return self.prompt.locator(
+            f"xpath=//*[normalize-space(text())='{label}']"
+            "/ancestor::*[.//input[not(@type='radio') and not(@type='checkbox')]][1]"
+            "//input[not(@type='radio') and not(@type='checkbox')]"
+        ).first
+
+    def fill_labelled(self, label, value):
+        """Types ``value`` into the box under ``label`` and commits with Tab;
+        returns the params of the form's next resolve."""
+        box = self.input_labelled(label)
+        return self.after_resolve(lambda: (box.fill(value), box.press("Tab")), shows=value)
+
     def edit_text(self, old, new):
         """Replaces the text input holding ``old`` with ``new`` and commits it
         with Tab (list items can lose an edit otherwise)."""
         box = self.text_input(old)
-        return self.after_resolve(lambda: (box.fill(new), box.press("Tab")))
+        return self.after_resolve(lambda: (box.fill(new), box.press("Tab")), shows=new)
 
-    def choose(self, combobox, option):
-        """Opens a dropdown and picks the option whose text is ``option``."""
+    def choose(self, combobox, option, value=None):
+        """Opens a dropdown and picks the option whose text is ``option``
+        (its value ``value``, when it differs)."""
         combobox.click()
         listbox = self.page.get_by_role("listbox")
         return self.after_resolve(
-            lambda: listbox.get_by_role("option").filter(has_text=option).first.click()
+            lambda: listbox.get_by_role("option").filter(has_text=option).first.click(),
+            shows=value or option,
         )
 
     def dropdowns_holding(self, value):
