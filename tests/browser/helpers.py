@@ -184,6 +184,14 @@ class App:
             self.page.wait_for_function(_PROMPT_DONE_JS)
         return execution
 
+    def schedule(self, operator=None):
+        """Picks "Schedule" in the Execute split button (delegated execution)
+        and clicks it; returns the ``Execution``."""
+        group = self.prompt.locator(".MuiDialogActions-root [role=group]")
+        group.locator("button[aria-haspopup=menu]").click()
+        self.page.get_by_role("menuitem").filter(has_text="Schedule").click()
+        return self.execute(operator, button="Schedule")
+
     def close_prompt(self):
         """Closes the prompt's output view."""
         self.prompt_button("Close").click()

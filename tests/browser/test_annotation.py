@@ -116,3 +116,59 @@ def test_request_annotate_load_and_preview(cvat_app, cvat_server):
     page.get_by_text(summary).wait_for()
     page.get_by_alt_text("skeleton preview").wait_for(state="visible")
     helpers.save_screenshot(page, "loaded-annotation")
+
+
+def _run_queue(operator_uri, dataset_name):
+    """Runs the dataset's queued delegated operations of ``operator_uri`` (as
+    an orchestrator would); returns their final records."""
+    from fiftyone.operators.delegated import DelegatedOperationService
+
+    service = DelegatedOperationService()
+    service.execute_queued_operations(operator=operator_uri, dataset_name=dataset_name)
+    return service.list_operations(operator=operator_uri, dataset_name=dataset_name)
+
+
+def test_scheduled_request_runs_from_the_queue(cvat_app, cvat_server, monkeypatch):
+    app, page, ds = cvat_app, cvat_app.page, cvat_app.dataset
+    anno_key = "scheduled_run"
+    app.toggle_select(0)
+    app.choose_operator("Request skeleton annotation in CVAT")
+    app.prompt.get_by_text("1 sample(s) will be sent to CVAT").wait_for()
+    app.fill_labelled("Annotation key", anno_key)
+    execution = app.schedule("request_skeleton_annotation")
+    assert execution.error is None, execution
+    assert execution.body.get("delegated") is True, execution
+
+    # queued, nothing sent yet
+    ds.reload()
+    assert anno_key not in ds.list_annotation_runs()
+    assert not cvat_server.state.tasks
+    from fiftyone.operators.delegated import DelegatedOperationService
+
+    (queued,) = DelegatedOperationService().list_operations(
+        operator=f"{helpers.PLUGIN}/request_skeleton_annotation", dataset_name=ds.name
+    )
+    assert queued.run_state == "queued"
+    assert queued.context.request_params["params"]["anno_key"] == anno_key
+
+    # an orchestrator (here: this process, with the same CVAT credentials)
+    monkeypatch.setenv("FIFTYONE_CVAT_URL", cvat_server.url)
+    monkeypatch.setenv("FIFTYONE_CVAT_USERNAME", cvat_server.username)
+    monkeypatch.setenv("FIFTYONE_CVAT_PASSWORD", cvat_server.password)
+    (done,) = helpers.in_thread(
+        _run_queue, f"{helpers.PLUGIN}/request_skeleton_annotation", ds.name
+    )
+    assert done.run_state == "completed", done.run_state
+    assert done.result.result["anno_key"] == anno_key
+    assert done.result.result["num_samples"] == 1
+
+    # the database and CVAT hold the run
+    ds.reload()
+    assert anno_key in ds.list_annotation_runs()
+    (task_id,) = ds.load_annotation_results(anno_key).task_ids
+    assert task_id in cvat_server.state.tasks
+
+    # the App sees it: the load form offers the new run
+    app.choose_operator("Load skeleton annotations from CVAT")
+    app.prompt.get_by_role("combobox").filter(has_text=anno_key).first.wait_for()
+    helpers.save_screenshot(page, "load-annotation-form", app.prompt)
