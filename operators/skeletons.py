@@ -502,7 +502,7 @@ class ImportCocoSkeleton(foo.Operator):
             src_prop = inputs.str(
                 "json", required=True, label="COCO JSON",
                 description="A COCO file, its categories list, or one category",
-                view=types.CodeView(language="json"),
+                view=types.TextFieldView(multiline=True, rows=8),
             )
         else:
             src_prop = inputs.str(
