@@ -614,16 +614,17 @@ def _parse_job(body, task_id, context, frame_map, node_attr, occluded_name, seen
         if occluded_name:
             attrs[occluded_name] = bool(shape.get("occluded"))
         n = len(orders[shape["label_id"]])
-        kp = convert.to_keypoint(
+        doc = convert.keypoint_doc(
             skeletons[shape["label_id"]], points[i, :n], occluded[i, :n],
             occluded_attr=node_attr, attributes=attrs, label_id=ObjectId(label_id),
         )
         sample_id = frame_map[shape["frame"]]["sample_id"]
-        annos.setdefault(sample_id, {})[kp.id] = kp
+        annos.setdefault(sample_id, {})[label_id] = doc
 
 
-def download_skeleton_annotations(api, results):
-    """Downloads a skeleton run: ``{field: {"keypoints": {sample_id: {id: kp}}}}``.
+def download_skeleton_annotations(api, results, raw=False):
+    """Downloads a skeleton run: ``{field: {"keypoints": {sample_id: {id: kp}}}}``
+    with ``fo.Keypoint`` values (or their database dicts if ``raw``).
 
     Jobs are fetched concurrently, a few at a time, and each job's shapes are
     parsed (with numpy) as soon as it arrives, so raw JSON never piles up.
@@ -664,24 +665,32 @@ def download_skeleton_annotations(api, results):
     if deleted:
         results._forget_tasks(deleted)
     _report(0.9, "Parsed %d skeleton(s)" % sum(len(v) for v in annos.values()))
+    if not raw:
+        annos = {
+            sid: {lid: fo.Keypoint.from_dict(doc) for lid, doc in docs.items()}
+            for sid, docs in annos.items()
+        }
     return {label_field: {"keypoints": annos}}
 
 
-def _merge_into(label, anno, attr_names, info):
-    """Copies an annotated keypoint onto an existing one, as FiftyOne's
-    ``load_annotations`` does (label, index, points, schema attributes)."""
+def _merge_into(doc, anno, attr_names, info):
+    """Copies an annotated keypoint onto an existing one (database dicts), as
+    FiftyOne's ``load_annotations`` does: label, index, points and the
+    schema's attributes."""
     if info.get("allow_label_edits", True):
-        label.label = anno.label
+        doc["label"] = anno.get("label")
     if info.get("allow_index_edits", True):
-        label.index = anno.index
+        doc["index"] = anno.get("index")
     if info.get("allow_spatial_edits", True):
-        label.points = anno.points
+        doc["points"] = anno["points"]
     for name in attr_names:
-        label[name] = anno.get_attribute_value(name, None)
+        doc[name] = anno.get(name)
 
 
 def merge_skeleton_annotations(dataset, results, annotations):
-    """Merges downloaded skeletons into the run's field with one bulk write.
+    """Merges downloaded skeletons (database dicts, see
+    :func:`download_skeleton_annotations`) into the run's field with one bulk
+    ``set_values``.
 
     Same outcome as ``dataset.load_annotations``: annotated labels update the
     existing ones (by id), uploaded labels missing from CVAT are deleted,
@@ -703,38 +712,39 @@ def merge_skeleton_annotations(dataset, results, annotations):
     if not dataset.has_sample_field(label_field):
         dataset.add_sample_field(label_field, fo.EmbeddedDocumentField,
                                  embedded_doc_type=fo.Keypoints)
-    ids, current = dataset.select(sample_ids).values(["id", label_field])
+    ids, current = dataset.select(sample_ids).values(["_id", label_field], _raw=True)
 
     new_values, added = {}, {}
-    for sample_id, value in zip(ids, current):
+    for oid, value in zip(ids, current):
+        sample_id = str(oid)
         sample_annos = annos.get(sample_id, {})
         uploaded = id_map.get(sample_id) or []
         uploaded = {uploaded} if isinstance(uploaded, str) else set(uploaded)
         if value is None and not sample_annos:
             continue
         kept, seen = [], set()
-        for kp in value.keypoints if value is not None else []:
-            anno = sample_annos.get(kp.id)
+        for doc in (value or {}).get("keypoints") or []:
+            label_id = str(doc["_id"])
+            anno = sample_annos.get(label_id)
             if anno is not None:
-                _merge_into(kp, anno, attr_names, info)
-                kept.append(kp)
-                seen.add(kp.id)
-            elif kp.id in uploaded and allow_deletions:
+                _merge_into(doc, anno, attr_names, info)
+                kept.append(doc)
+                seen.add(label_id)
+            elif label_id in uploaded and allow_deletions:
                 continue
             else:
-                kept.append(kp)
+                kept.append(doc)
         if allow_additions:
             for label_id, anno in sample_annos.items():
                 if label_id not in seen:
                     kept.append(anno)
                     added.setdefault(sample_id, []).append(label_id)
-        if value is None:
-            value = fo.Keypoints()
-        value.keypoints = kept
+        value = dict(value or {"_cls": "Keypoints"})
+        value["keypoints"] = kept
         new_values[sample_id] = value
 
     if new_values:
-        dataset.set_values(label_field, new_values, key_field="id")
+        dataset.set_values(label_field, new_values, key_field="id", validate=False)
     results._update_id_map(label_field, added)
     return len(new_values)
 
@@ -743,7 +753,7 @@ def load_skeleton_run(dataset, anno_key, results):
     """Downloads and merges a skeleton-mode run (operator path): all data is
     downloaded before the dataset is written, in one bulk write."""
     api = results.connect_to_api()
-    annotations = download_skeleton_annotations(api, results)
+    annotations = download_skeleton_annotations(api, results, raw=True)
     merge_skeleton_annotations(dataset, results, annotations)
     results.backend.save_run_results(dataset, anno_key, results)
     _report(1.0, "Loaded run '%s'" % anno_key)

@@ -184,3 +184,24 @@ def to_keypoint(label, points, occluded=None, occluded_attr=DEFAULT_OCCLUDED_ATT
     if occluded_attr and occluded is not None:
         kp[occluded_attr] = occluded.tolist()
     return kp
+
+
+def keypoint_doc(label, points, occluded=None, occluded_attr=DEFAULT_OCCLUDED_ATTR,
+                 attributes=None, label_id=None):
+    """Like :func:`to_keypoint`, but the ``fo.Keypoint``'s database form (a
+    plain dict), which is much cheaper to build and write in bulk."""
+    from bson import ObjectId
+
+    doc = {
+        "_id": label_id if label_id is not None else ObjectId(),
+        "_cls": "Keypoint",
+        "attributes": {},
+        "tags": [],
+        "label": label,
+        "points": points.tolist(),
+        "confidence": None,
+    }
+    doc.update(attributes or {})
+    if occluded_attr and occluded is not None:
+        doc[occluded_attr] = occluded.tolist()
+    return doc
