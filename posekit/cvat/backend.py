@@ -450,12 +450,12 @@ def _project_id(api, config, plan):
     return None, False
 
 
-def _shape_attributes(kp, specs, plan):
-    attrs = [{"spec_id": specs["label_id"], "value": kp.id}]
+def _shape_attributes(doc, specs):
+    attrs = [{"spec_id": specs["label_id"], "value": str(doc["_id"])}]
     for name, spec_id in specs.items():
         if name == "label_id":
             continue
-        value = kp.get_attribute_value(name, None)
+        value = doc.get(name)
         if value is not None:
             attrs.append({"spec_id": spec_id, "value": fouc._stringify_value(value)})
     return attrs
@@ -520,26 +520,24 @@ def upload_skeleton_samples(api, samples, anno_key, backend, plan):
         shapes = []
         if plan["existing"]:
             sample_ids, kps, widths, heights = batch.values(
-                ["id", label_field, "metadata.width", "metadata.height"]
+                ["_id", label_field, "metadata.width", "metadata.height"], _raw=True
             )
-            for frame, (sid, keypoints, w, h) in enumerate(
+            for frame, (oid, keypoints, w, h) in enumerate(
                 zip(sample_ids, kps, widths, heights)
             ):
-                if keypoints is None:
-                    continue
                 ids = []
-                for kp in keypoints.keypoints:
-                    if kp.label not in labels:
+                for doc in (keypoints or {}).get("keypoints") or []:
+                    if doc.get("label") not in labels:
                         continue
-                    label_id, sublabel_ids, specs = labels[kp.label]
+                    label_id, sublabel_ids, specs = labels[doc["label"]]
                     shapes.append(convert.keypoint_to_shape(
-                        kp, frame, (w, h), label_id, sublabel_ids,
-                        attributes=_shape_attributes(kp, specs, plan),
+                        doc, frame, (w, h), label_id, sublabel_ids,
+                        attributes=_shape_attributes(doc, specs),
                         occluded_attr=node_attr,
                     ))
-                    ids.append(kp.id)
+                    ids.append(str(doc["_id"]))
                 if ids:
-                    id_map[label_field][sid] = ids
+                    id_map[label_field][str(oid)] = ids
         if shapes:
             resp = api.put(
                 api.task_annotation_url(task_id),

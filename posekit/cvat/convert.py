@@ -31,11 +31,18 @@ def node_array(points, num_nodes):
     return arr
 
 
+def attribute(keypoint, name, default=None):
+    """An attribute of an ``fo.Keypoint`` or of its database dict."""
+    if isinstance(keypoint, dict):
+        return keypoint.get(name, default)
+    return keypoint.get_attribute_value(name, default)
+
+
 def occlusion_flags(keypoint, num_nodes, occluded_attr=DEFAULT_OCCLUDED_ATTR):
     """A keypoint's per-node occlusion flags, as a list of ``num_nodes`` bools."""
     flags = [False] * num_nodes
     if occluded_attr:
-        value = keypoint.get_attribute_value(occluded_attr, None)
+        value = attribute(keypoint, occluded_attr)
         if isinstance(value, (list, tuple)):
             for i, v in enumerate(value[:num_nodes]):
                 flags[i] = bool(v)
@@ -54,7 +61,8 @@ def keypoint_to_shape(
     """Converts an ``fo.Keypoint`` to a CVAT skeleton shape dict.
 
     Args:
-        keypoint: the ``fo.Keypoint`` (relative coordinates)
+        keypoint: the ``fo.Keypoint`` (relative coordinates) or its database
+            dict
         frame: the CVAT frame number
         frame_size: ``(width, height)`` in pixels
         label_id: the CVAT skeleton label id
@@ -64,7 +72,7 @@ def keypoint_to_shape(
             occlusion flags, or None
     """
     num_nodes = len(sublabel_ids)
-    abs_pts = node_array(keypoint.points, num_nodes) * np.asarray(
+    abs_pts = node_array(keypoint["points"], num_nodes) * np.asarray(
         frame_size, dtype=float
     )
     outside = np.isnan(abs_pts).any(axis=1)
