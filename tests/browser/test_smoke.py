@@ -11,9 +11,11 @@ pytestmark = pytest.mark.browser
 REPO_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def _manifest_operators():
+def _manifest_names():
+    """Operators and panels that ``fiftyone.yml`` declares."""
     with open(os.path.join(REPO_DIR, "fiftyone.yml")) as f:
-        return yaml.safe_load(f)["operators"]
+        manifest = yaml.safe_load(f)
+    return manifest["operators"] + manifest.get("panels", [])
 
 
 def test_grid_and_operator_browser_list_posekit(page, app_server, demo_dataset):
@@ -25,11 +27,11 @@ def test_grid_and_operator_browser_list_posekit(page, app_server, demo_dataset):
     posekit_errors = [e for e in body["errors"] if "posekit" in str(e).lower()]
     assert not posekit_errors, posekit_errors
     ours = {
-        op["name"]: op["config"]
+        op["uri"].split("/")[-1]: op["config"]
         for op in body["operators"]
         if op["plugin_name"] == helpers.PLUGIN
     }
-    assert sorted(ours) == sorted(_manifest_operators()), "every manifest operator registers"
+    assert sorted(ours) == sorted(_manifest_names()), "everything declared registers"
 
     # the grid shows every demo sample
     app = helpers.App(page, app_server, demo_dataset)
