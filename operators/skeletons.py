@@ -608,7 +608,8 @@ class ExportCocoSkeleton(foo.Operator):
 
     def resolve_output(self, ctx):
         outputs = types.Object()
-        outputs.str("path", label="Written to")
+        if (ctx.results or {}).get("path"):
+            outputs.str("path", label="Written to")
         outputs.obj("coco", label="COCO categories", view=types.JSONView())
         return types.Property(outputs, view=types.View(label="COCO skeleton"))
 
