@@ -101,6 +101,7 @@ def _target_inputs(inputs, ctx, existing_only=False):
     return target, field, field_prop
 
 
+_FIELD_NAME = re.compile(r"^[^\W_]\w*$")
 _COUNTS_TTL = 30.0
 _FORM_SCAN_LIMIT = 2000
 _counts_cache = {}
@@ -124,6 +125,13 @@ def _stored_counts(ds, field, fresh):
 def _check_target(ctx, skeleton, field, fresh):
     """Validation problems of ``skeleton`` for this dataset target."""
     ds = ctx.dataset
+    if field and not _FIELD_NAME.match(field):
+        problem = pk.Problem(
+            "field", "bad_field_name",
+            f"{field!r} is not a usable field name: use letters, digits and "
+            "underscores, not starting with an underscore",
+        )
+        return [problem] + pk.validate(skeleton), False
     kind = pk.field_kind(ds, field) if field else None
     counts = _stored_counts(ds, field, fresh) if kind is None else set()
     on_mismatch = ctx.params.get("on_mismatch") or "refuse"

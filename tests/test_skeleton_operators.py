@@ -465,3 +465,11 @@ def test_save_recounts_even_when_the_form_saw_no_mismatch(dataset):
         assert stored_skeletons(dataset) == before
     finally:
         mod._FORM_SCAN_LIMIT = old
+
+
+def test_rule_unusable_new_field_name(kp_dataset):
+    for name in ["a.b", "_private", "has space"]:
+        _assert_refused(
+            kp_dataset, "is not a usable field name", target="field", field=name,
+            start="template", template="coco17",
+        )
