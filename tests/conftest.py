@@ -142,3 +142,10 @@ def demo_dataset(demo_media_dir):
     yield ds
     if fo.dataset_exists(ds.name):
         ds.delete()
+
+
+def pytest_collection_modifyitems(items):
+    """Run browser tests last: Playwright's sync API keeps an asyncio loop
+    running in this thread for the rest of the session, and FiftyOne's
+    ``execute_operator`` cannot run inside one."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
