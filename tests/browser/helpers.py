@@ -36,6 +36,24 @@ class ConsoleLog:
             "requestfailed",
             lambda r: self.lines.append(f"[requestfailed] {r.method} {r.url} {r.failure}"),
         )
+        page.on("response", self._on_response)
+
+    def _on_response(self, response):
+        """Logs each operator execution: operator, panel method, outcome."""
+        if not is_execute(response):
+            return
+        body = response.request.post_data_json or {}
+        method = (body.get("params") or {}).get("__method__") or ""
+        try:
+            answer = response.json()
+            outcome = answer.get("error") or ",".join(
+                r["operator_uri"] for r in (answer.get("executor") or {}).get("requests", [])
+            )
+        except Exception:
+            outcome = "(no JSON)"
+        self.lines.append(
+            f"[execute] {body.get('operator_uri')} {method} -> {response.status} {str(outcome)[:300]}"
+        )
 
     def errors(self):
         return [l for l in self.lines if l.startswith(("[error]", "[pageerror]"))]
