@@ -4,7 +4,10 @@ backend loading the same instances sent as ``points``.
 Targets (issue 8): time ratio <= 1.0 (aim 0.5); peak memory ratio <= 1.2; and
 with two sizes, posekit's time grows at most linearly (10k / 1k <= 11).
 
-    .venv/bin/python bench/bench_load.py 1000 [10000] [--runs 5] [--segment-size 100]
+    .venv/bin/python bench/bench_load.py 1000 [--scale 10000] [--runs 5] [--segment-size 100]
+
+``--scale N`` also times posekit alone on N images (no baseline: the stock
+load of 10k images takes minutes per run) and prints the N / size time ratio.
 """
 import argparse
 import os
@@ -32,16 +35,18 @@ def _peak(fn):
     return peak / 2**20
 
 
-def bench(size, runs, segment_size, env, server):
+def bench(size, runs, segment_size, env, server, baseline_too=True):
     import fiftyone as fo
     from posekit.cvat import runs as pkruns
 
     creds = server.credentials
     ds = make_dataset("bench-load-%d" % size, size, os.path.join(env["tmp"], "media"))
-    ds.clone_sample_field("kps", "kps_stock")
     t = time.perf_counter()
-    ds.annotate("stock", backend="cvat", label_field="kps_stock", label_type="keypoints",
-                classes=["person"], segment_size=segment_size, **creds)
+    if baseline_too:
+        ds.clone_sample_field("kps", "kps_stock")
+        ds.annotate("stock", backend="cvat", label_field="kps_stock",
+                    label_type="keypoints", classes=["person"],
+                    segment_size=segment_size, **creds)
     pkruns.request_annotation(ds, "posekit", "kps", credentials=creds,
                               segment_size=segment_size)
     print("size %d: both runs requested in %.1fs" % (size, time.perf_counter() - t))
@@ -52,6 +57,14 @@ def bench(size, runs, segment_size, env, server):
 
     def posekit():
         pkruns.load_annotation(ds, "posekit", credentials=creds)
+
+    if not baseline_too:
+        posekit()
+        mine = [_timed(posekit) for _ in range(runs)]
+        print("posekit load %d images: median %.3fs (runs: %d)"
+              % (size, statistics.median(mine), runs))
+        ds.delete()
+        return statistics.median(mine), None, None
 
     baseline(), posekit()  # warm up (first load also settles ids)
     base, mine = [], []
@@ -69,18 +82,18 @@ def bench(size, runs, segment_size, env, server):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("sizes", type=int, nargs="*", default=[1000])
+    parser.add_argument("size", type=int, nargs="?", default=1000)
+    parser.add_argument("--scale", type=int, default=None)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--segment-size", type=int, default=100)
     args = parser.parse_args()
     with isolated_fiftyone() as env, EmulatorProcess() as server:
-        times = {}
-        for size in args.sizes:
-            times[size] = bench(size, args.runs, args.segment_size, env, server)[0]
-        if len(times) > 1:
-            small, big = min(times), max(times)
+        small = bench(args.size, args.runs, args.segment_size, env, server)[0]
+        if args.scale:
+            big = bench(args.scale, args.runs, args.segment_size, env, server,
+                        baseline_too=False)[0]
             print("posekit time %d / %d images: %.2f (linear would be %.1f)"
-                  % (big, small, times[big] / times[small], big / small))
+                  % (args.scale, args.size, big / small, args.scale / args.size))
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 timeouts on every request, ``/api/requests/{rq_id}`` waits with a deadline,
 errors that never carry credentials, and concurrent job downloads.
 """
+import json
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -340,10 +341,22 @@ class PosekitCVATAPI(CVATAnnotationAPI):
 
     # -- downloads ------------------------------------------------------------
 
-    def get_json_many(self, urls):
-        """GETs several URLs concurrently; returns their JSON bodies in order."""
+    def iter_json_many(self, urls):
+        """GETs several URLs concurrently and yields their decoded JSON bodies
+        in order. Bodies wait as compact bytes and are decoded one at a time,
+        so memory stays near one decoded body."""
         urls = list(urls)
         if len(urls) <= 1 or self._max_workers == 1:
-            return [self.get(u).json() for u in urls]
-        with ThreadPoolExecutor(min(self._max_workers, len(urls))) as pool:
-            return list(pool.map(lambda u: self.get(u).json(), urls))
+            for u in urls:
+                yield self.get(u).json()
+            return
+        workers = min(self._max_workers, len(urls))
+        fetch = lambda u: self.get(u).content  # noqa: E731
+        with ThreadPoolExecutor(workers) as pool:
+            pending = [pool.submit(fetch, u) for u in urls[:workers]]
+            for i in range(len(urls)):
+                body = pending.pop(0).result()
+                if i + workers < len(urls):
+                    pending.append(pool.submit(fetch, urls[i + workers]))
+                yield json.loads(body)
+                del body

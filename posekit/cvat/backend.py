@@ -649,16 +649,13 @@ def download_skeleton_annotations(api, results, raw=False):
 
     annos, seen_ids = {}, set()
     pairs = [(t, j) for t, (_, jobs) in contexts.items() for j in jobs]
-    chunk = max(1, api._max_workers)
-    for i in range(0, len(pairs), chunk):
-        part = pairs[i : i + chunk]
-        bodies = api.get_json_many(api.job_annotation_url(j) for _, j in part)
-        for (task_id, _), body in zip(part, bodies):
-            _parse_job(body, task_id, contexts[task_id][0], results.frame_id_map[task_id],
-                       node_attr, occluded_name, seen_ids, annos)
-        del bodies
-        _report(0.1 + 0.8 * (i + len(part)) / max(1, len(pairs)),
-                "Downloaded %d/%d job(s)" % (i + len(part), len(pairs)))
+    bodies = api.iter_json_many(api.job_annotation_url(j) for _, j in pairs)
+    for n, ((task_id, _), body) in enumerate(zip(pairs, bodies), 1):
+        _parse_job(body, task_id, contexts[task_id][0], results.frame_id_map[task_id],
+                   node_attr, occluded_name, seen_ids, annos)
+        del body
+        if n % max(1, api._max_workers) == 0 or n == len(pairs):
+            _report(0.1 + 0.8 * n / len(pairs), "Downloaded %d/%d job(s)" % (n, len(pairs)))
 
     if deleted:
         results._forget_tasks(deleted)
