@@ -261,7 +261,7 @@ class RequestSkeletonAnnotation(foo.Operator):
     def resolve_input(self, ctx):
         inputs = types.Object()
         form = types.View(label="Request skeleton annotation in CVAT")
-        ok = _secrets_notice(inputs, ctx)
+        _secrets_notice(inputs, ctx)
 
         target_choices = types.RadioGroup()
         target_choices.add_choice("TAGGED", label="Samples with a tag")
@@ -281,8 +281,6 @@ class RequestSkeletonAnnotation(foo.Operator):
             inputs.view("bad_target", types.Error(label=str(e)))
             return types.Property(inputs, view=form)
         inputs.view("count", types.Notice(label="%d sample(s) will be sent to CVAT" % n))
-        if not n:
-            ok = False
 
         key_prop = inputs.str("anno_key", required=True, label="Annotation key",
                               description="A new, unique name for this run (an identifier)")
@@ -293,7 +291,6 @@ class RequestSkeletonAnnotation(foo.Operator):
             except ValueError as e:
                 key_prop.invalid = True
                 key_prop.error_message = str(e)
-                ok = False
 
         fields = _keypoint_fields(ctx.dataset)
         field_choices = types.AutocompleteView()
@@ -315,7 +312,6 @@ class RequestSkeletonAnnotation(foo.Operator):
             except ValueError as e:
                 field_prop.invalid = True
                 field_prop.error_message = str(e)
-                ok = False
 
         mode_choices = types.RadioGroup()
         mode_choices.add_choice("skeleton", label="Skeleton (CVAT 2.x native skeleton)")
@@ -334,10 +330,7 @@ class RequestSkeletonAnnotation(foo.Operator):
         for name in ("task_size", "segment_size"):
             value = ctx.params.get(name)
             if value is not None and value < 1:
-                ok = False
                 inputs.view(name + "_error", types.Error(label="%s must be positive" % name))
-        if not ok:
-            form = types.View(label=form.label)
         return types.Property(inputs, view=form)
 
     def execute(self, ctx):

@@ -87,6 +87,9 @@ def request_annotation(
     validate_field_name(dataset, label_field)
     if not len(samples):
         raise ValueError("There are no samples to annotate")
+    for name, value in (("task_size", task_size), ("segment_size", segment_size)):
+        if value is not None and (not isinstance(value, int) or value < 1):
+            raise ValueError("%s must be a positive integer" % name)
     if classes is None:
         classes = default_classes(samples, label_field)
     options = dict(
