@@ -10,6 +10,8 @@ import threading
 TIMEOUT_MS = 30_000
 PLUGIN = "@posekit/skeletons"
 REPO_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TALL = 1400
+_TWO_FRAMES_JS = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
 
 
 def save_screenshot(page, name, locator=None):
@@ -21,7 +23,14 @@ def save_screenshot(page, name, locator=None):
     )
     os.makedirs(out, exist_ok=True)
     path = os.path.join(out, name + ".png")
-    (locator or page).screenshot(path=path)
+    if locator is not None:
+        locator.screenshot(path=path)
+        return path
+    size = page.viewport_size
+    page.set_viewport_size({"width": size["width"], "height": TALL})  # room for panels
+    page.evaluate(_TWO_FRAMES_JS)
+    page.screenshot(path=path)
+    page.set_viewport_size(size)
     return path
 
 
@@ -116,6 +125,13 @@ _PROMPT_DONE_JS = """() => {
 }"""
 
 
+_EXECUTE_ENABLED_JS = """() => {
+    const p = document.querySelector('[data-cy=operators-prompt-modal]');
+    return p && [...p.querySelectorAll('.MuiDialogActions-root button')]
+        .some(b => b.innerText.trim() === 'Execute' && !b.disabled);
+}"""
+
+
 class App:
     """The App on one dataset, with the steps a user takes."""
 
@@ -191,6 +207,11 @@ class App:
     def prompt_button(self, text):
         return self.prompt.locator(".MuiDialogActions-root button", has_text=text).first
 
+    def wait_ready(self):
+        """Waits until the form has validated and Execute is clickable."""
+        self.prompt.locator(".MuiDialogActions-root button", has_text="Execute").first.wait_for()
+        self.page.wait_for_function(_EXECUTE_ENABLED_JS)
+
     def execute(self, operator=None, button="Execute", expect_close=True):
         """Clicks the prompt's ``button`` and returns the ``Execution`` of
         ``POST /operators/execute`` for ``operator``."""
@@ -209,6 +230,10 @@ class App:
         group.locator("button[aria-haspopup=menu]").click()
         self.page.get_by_role("menuitem").filter(has_text="Schedule").click()
         return self.execute(operator, button="Schedule")
+
+    def scroll_prompt_to_top(self):
+        """Scrolls the prompt's form back to its first input."""
+        self.prompt.locator(".MuiDialogContent-root").first.evaluate("e => e.scrollTo(0, 0)")
 
     def close_prompt(self):
         """Closes the prompt's output view."""

@@ -49,6 +49,7 @@ def request_from_app(app, anno_key, schedule=False):
     params = app.fill_labelled("Annotation key", anno_key)
     assert params["anno_key"] == anno_key and params["target"] == "SELECTED"
     assert params["label_field"] == FIELD
+    app.wait_ready()
     helpers.save_screenshot(app.page, "request-annotation-form", app.prompt)
     return app.execute("request_skeleton_annotation", button="Schedule" if schedule else "Execute")
 

@@ -31,6 +31,9 @@ def test_define_skeleton_from_template_with_edits(app):
     template_box = app.prompt.get_by_role("combobox").filter(has_text="COCO-17").first
     app.choose(template_box, template.name, value=TEMPLATE)
     app.prompt.get_by_text(f"{len(labels)} nodes").first.wait_for()
+    app.prompt.get_by_alt_text("Skeleton preview").wait_for(state="visible")
+    app.scroll_prompt_to_top()
+    helpers.save_screenshot(page, "define-skeleton-form", app.prompt)
 
     # edit a label, then rewire the edge that used it to the new name
     params = app.edit_text(OLD, NEW)
@@ -38,7 +41,7 @@ def test_define_skeleton_from_template_with_edits(app):
     assert NEW in params[draft_key]["labels"]
     [to_box] = app.dropdowns_holding(OLD)
     params = app.choose(to_box, NEW)
-    helpers.save_screenshot(page, "define-skeleton-form", app.prompt)
+    helpers.save_screenshot(page, "define-skeleton-edge-edited", app.prompt)
 
     with page.expect_response(_dataset_query) as refetch:
         execution = app.execute("define_skeleton")

@@ -22,6 +22,7 @@ def test_tag_two_selected_samples(app):
 
     app.choose_operator("Tag samples for annotation")
     app.prompt.get_by_text(f"Tags 2 sample(s) with '{TAG}'").wait_for()
+    app.wait_ready()
     helpers.save_screenshot(page, "tag-form", app.prompt)
     execution = app.execute("tag_for_annotation")
     assert execution.error is None, execution
