@@ -94,6 +94,12 @@ def _request_target(ctx):
     return ctx.view
 
 
+def _showing_form(ctx):
+    """True while the App resolves the form for display; False when FiftyOne
+    re-resolves it to validate an execution (then counts are skipped)."""
+    return getattr(ctx, "executor", None) is None
+
+
 def _default_request_target(ctx):
     return "SELECTED" if ctx.selected else "TAGGED"
 
@@ -192,14 +198,15 @@ class _TagOperator(foo.Operator):
         except ValueError as e:
             inputs.view("bad_tag", types.Error(label=str(e)))
             return types.Property(inputs, view=types.View(label=self.config.label))
-        view = _tag_target(ctx)
-        if self._untag:
-            n = tagging.count_tagged(view, tag)
-            msg = "Removes tag '%s' from %d sample(s)" % (tag, n)
-        else:
-            n = tagging.count_untagged(view, tag)
-            msg = "Tags %d sample(s) with '%s' (%d in target)" % (n, tag, len(view))
-        inputs.view("summary", types.Notice(label=msg))
+        if _showing_form(ctx):
+            view = _tag_target(ctx)
+            if self._untag:
+                n = tagging.count_tagged(view, tag)
+                msg = "Removes tag '%s' from %d sample(s)" % (tag, n)
+            else:
+                n = tagging.count_untagged(view, tag)
+                msg = "Tags %d sample(s) with '%s'" % (n, tag)
+            inputs.view("summary", types.Notice(label=msg))
         return types.Property(inputs, view=types.View(label=self.config.label))
 
     def execute(self, ctx):
@@ -274,13 +281,13 @@ class RequestSkeletonAnnotation(foo.Operator):
         target = ctx.params.get("target") or default_target
         if target == "TAGGED":
             inputs.str("tag", default=tagging.DEFAULT_TAG, label="Tag")
-        try:
-            view = _request_target(ctx)
-            n = len(view)
-        except ValueError as e:
-            inputs.view("bad_target", types.Error(label=str(e)))
-            return types.Property(inputs, view=form)
-        inputs.view("count", types.Notice(label="%d sample(s) will be sent to CVAT" % n))
+        if _showing_form(ctx):
+            try:
+                n = len(_request_target(ctx))
+                inputs.view("count", types.Notice(
+                    label="%d sample(s) will be sent to CVAT" % n))
+            except ValueError as e:
+                inputs.view("bad_target", types.Error(label=str(e)))
 
         key_prop = inputs.str("anno_key", required=True, label="Annotation key",
                               description="A new, unique name for this run (an identifier)")
