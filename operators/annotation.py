@@ -309,6 +309,8 @@ class RequestSkeletonAnnotation(foo.Operator):
         if label_field:
             try:
                 runs.validate_field_name(ctx.dataset, label_field)
+                if (ctx.params.get("mode") or "skeleton") != "skeleton":
+                    raise LookupError  # points mode needs no skeleton
                 sk = resolve_skeleton(ctx.dataset, label_field)
                 own = label_field in (ctx.dataset.skeletons or {})
                 inputs.view("skeleton", types.Notice(
@@ -316,6 +318,8 @@ class RequestSkeletonAnnotation(foo.Operator):
                         "the field's" if own else "the dataset default",
                         len(sk["labels"]), ", ".join(sk["labels"][:6])
                         + (", ..." if len(sk["labels"]) > 6 else ""))))
+            except LookupError:
+                pass
             except ValueError as e:
                 field_prop.invalid = True
                 field_prop.error_message = str(e)
