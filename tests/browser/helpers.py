@@ -160,6 +160,13 @@ class App:
         self.page.get_by_test_id("modal").wait_for(state="visible")
         return self.page.get_by_test_id("modal")
 
+    def close_modal(self):
+        """Closes the sample modal by clicking its backdrop (the App server
+        remembers an open modal across page loads)."""
+        size = self.page.viewport_size
+        self.page.mouse.click(8, size["height"] - 8)
+        self.page.get_by_test_id("modal").wait_for(state="hidden")
+
     # ---- panels ---------------------------------------------------------
     def open_panel(self, name):
         """Opens panel ``name`` from the grid's "+" (new panel) menu; returns

@@ -88,3 +88,34 @@ def test_preview_panel_change_sample_and_field(app):
     assert scene["sample_id"] == samples[1].id
     assert len(scene["segments"]) == expected_segments(samples[1], other, skeleton)
     page.get_by_text(expected_summary(samples[1], other)).wait_for()
+
+
+def test_preview_panel_in_the_modal_follows_the_sample(app):
+    page, ds = app.page, app.dataset
+    samples = list(ds)
+    modal = app.open_sample(0)
+
+    loaded = app.panel_event(
+        lambda: modal.get_by_test_id(f"panel-tab-{PANEL}").click(), PANEL, "on_load"
+    )
+    assert loaded.error is None, loaded
+    assert loaded.request["current_sample"] == samples[0].id
+    scene = loaded.panel_patch("data")["scene"]
+    field = loaded.panel_patch("state")["field"]
+    assert scene["sample_id"] == samples[0].id
+    page.get_by_text(expected_summary(samples[0], field)).wait_for()
+
+    # change sample with the modal's own arrow: the panel follows
+    followed = app.panel_event(
+        lambda: page.get_by_test_id("nav-right-button").click(),
+        PANEL,
+        "on_change_current_sample",
+    )
+    assert followed.error is None, followed
+    assert followed.request["current_sample"] == samples[1].id
+    scene = followed.panel_patch("data")["scene"]
+    assert scene["sample_id"] == samples[1].id and scene["field"] == field
+    skeleton = ds.default_skeleton
+    assert len(scene["segments"]) == expected_segments(samples[1], field, skeleton)
+    page.get_by_text(expected_summary(samples[1], field)).wait_for()
+    app.close_modal()
