@@ -273,15 +273,19 @@ class App:
 
     def text_input(self, value):
         """The prompt's first text box whose current value is ``value``
-        (dropdowns' hidden inputs excluded)."""
-        inputs = self.prompt.locator("input")
-        index = inputs.evaluate_all(
-            "(els, v) => els.findIndex(e => e.type === 'text' && e.value === v"
-            " && !e.closest('[role=combobox]') && !e.classList.contains('MuiSelect-nativeInput'))",
-            value,
-        )
-        assert index >= 0, f"no input holds {value!r}"
-        return inputs.nth(index)
+        (dropdowns' hidden inputs excluded), waiting for it to render."""
+        index = self.page.wait_for_function(
+            """v => {
+                const p = document.querySelector('[data-cy=operators-prompt-modal]');
+                if (!p) return false;
+                const i = [...p.querySelectorAll('input')].findIndex(e =>
+                    e.type === 'text' && e.value === v && !e.closest('[role=combobox]')
+                    && !e.classList.contains('MuiSelect-nativeInput'));
+                return i >= 0 ? i + 1 : false;
+            }""",
+            arg=value,
+        ).json_value() - 1
+        return self.prompt.locator("input").nth(index)
 
     def input_labelled(self, label):
         """The first text box under the form label ``label``."""

@@ -18,7 +18,7 @@ def test_tag_two_selected_samples(app):
 
     app.toggle_select(0)
     app.toggle_select(2)
-    assert app.selection_count().inner_text() == "2"
+    expect(app.selection_count()).to_have_text("2")
 
     app.choose_operator("Tag samples for annotation")
     app.prompt.get_by_text(f"Tags 2 sample(s) with '{TAG}'").wait_for()
