@@ -103,20 +103,21 @@ class AppServer:
 
 
 def _artifact_dir(name):
+    """A fresh artifacts dir for test ``name`` (a previous run's removed)."""
     path = os.path.join(ARTIFACTS_DIR, re.sub(r"[^\w.-]+", "_", name))
-    os.makedirs(path, exist_ok=True)
+    shutil.rmtree(path, ignore_errors=True)
+    os.makedirs(path)
     return path
 
 
 @pytest.fixture(scope="session")
-def app_server_factory():
-    """Starts App servers with extra env; stops them all at session end."""
+def app_server_factory(tmp_root):
+    """Starts App servers with extra env; stops them all at session end.
+    Their logs live in the session's temp dir (copied out on failure)."""
     servers = []
-    shutil.rmtree(ARTIFACTS_DIR, ignore_errors=True)  # last run's leftovers
-    os.makedirs(ARTIFACTS_DIR)
 
     def start(env=None, name="app"):
-        log = os.path.join(ARTIFACTS_DIR, f"{name}-server.log")
+        log = os.path.join(tmp_root, f"{name}-{len(servers)}-server.log")
         server = AppServer(env=env, log_path=log)
         servers.append(server)
         return server
