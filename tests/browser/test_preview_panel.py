@@ -61,7 +61,9 @@ def test_preview_panel_change_sample_and_field(app):
     skeleton = ds.default_skeleton
     assert len(scene["segments"]) == expected_segments(samples[0], field, skeleton) > 0
     first_src = image.get_attribute("src")
-    assert first_src.startswith("data:image/svg+xml")
+    assert first_src and first_src.startswith("data:image/svg+xml"), (
+        "the panel lost its picture after opening: " + page.inner_text("body")[-300:]
+    )
     helpers.save_screenshot(page, "preview-panel")
 
     # change sample: Next
