@@ -102,6 +102,18 @@ def _target_inputs(inputs, ctx, existing_only=False):
 
 
 _FIELD_NAME = re.compile(r"^[^\W_]\w*$")
+def _existing_target_inputs(inputs, ctx):
+    """Adds ``target``/``field`` choosing an existing skeleton, flagged when
+    there is none; returns ``(field, exists)``."""
+    _, field, field_prop = _target_inputs(inputs, ctx, existing_only=True)
+    exists = _has_skeleton(ctx.dataset, field)
+    if not exists:
+        prop = field_prop or inputs.view("nothing", types.Notice())
+        prop.invalid = True
+        prop.error_message = f"No skeleton is set for {_target_name(field)}"
+    return field, exists
+
+
 _COUNTS_TTL = 30.0
 _FORM_SCAN_LIMIT = 2000
 _counts_cache = {}
@@ -583,11 +595,7 @@ class ExportCocoSkeleton(foo.Operator):
 
     def resolve_input(self, ctx):
         inputs = types.Object()
-        target, field, field_prop = _target_inputs(inputs, ctx, existing_only=True)
-        if not _has_skeleton(ctx.dataset, field):
-            prop = field_prop or inputs.str("target_error")
-            prop.invalid = True
-            prop.error_message = f"No skeleton is set for {_target_name(field)}"
+        _existing_target_inputs(inputs, ctx)
         inputs.str("category_name", default="person", label="Category name")
         inputs.str(
             "path", label="Write to (optional)",
@@ -638,12 +646,8 @@ class DeleteSkeleton(foo.Operator):
 
     def resolve_input(self, ctx):
         inputs = types.Object()
-        target, field, field_prop = _target_inputs(inputs, ctx, existing_only=True)
-        if not _has_skeleton(ctx.dataset, field):
-            prop = field_prop or inputs.view("nothing", types.Notice())
-            prop.invalid = True
-            prop.error_message = f"No skeleton is set for {_target_name(field)}"
-        else:
+        field, exists = _existing_target_inputs(inputs, ctx)
+        if exists:
             inputs.view(
                 "confirm",
                 types.Warning(label=f"This deletes the skeleton of {_target_name(field)}"),
