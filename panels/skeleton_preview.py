@@ -233,14 +233,16 @@ class SkeletonPreviewPanel(foo.Panel):
             on_change=self.on_change_skeleton_only,
         )
         threshold = panel.v_stack("threshold", width=100, gap=0)
+        # A label of its own: the slider's value bubble covers a slider label
+        threshold.md(
+            "Fade nodes with confidence below", name="threshold_label"
+        )
         threshold.float(
             "conf_threshold",
             min=0.0,
             max=1.0,
             default=float(state.conf_threshold or 0.0),
             view=types.SliderView(
-                label="Fade nodes with confidence below",
-                label_position="top",
                 value_precision=2,
                 view_multiple_of=0.05,
             ),
