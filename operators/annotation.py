@@ -15,16 +15,16 @@ import fiftyone.operators.types as types
 from posekit import tagging
 from posekit.cvat import runs
 from posekit.cvat.api import CVATError
-from posekit.cvat.backend import BACKEND_NAME, progress_callback, resolve_skeleton
+from posekit.cvat.backend import (
+    BACKEND_NAME,
+    CREDENTIAL_ENV_VARS,
+    MODES,
+    progress_callback,
+    resolve_skeleton,
+)
 
-SECRETS = {
-    "url": "FIFTYONE_CVAT_URL",
-    "username": "FIFTYONE_CVAT_USERNAME",
-    "password": "FIFTYONE_CVAT_PASSWORD",
-    "email": "FIFTYONE_CVAT_EMAIL",
-}
+SECRETS = CREDENTIAL_ENV_VARS
 TARGETS = ("TAGGED", "SELECTED", "VIEW")
-MODES = ("skeleton", "points")
 
 
 # -- helpers ------------------------------------------------------------------

@@ -32,7 +32,8 @@ logger = logging.getLogger(__name__)
 
 BACKEND_NAME = "posekit_cvat"
 MODES = ("skeleton", "points")
-_ENV = {
+CREDENTIAL_ENV_VARS = {
+    # credential -> the plugin secret / environment variable holding it
     "url": "FIFTYONE_CVAT_URL",
     "username": "FIFTYONE_CVAT_USERNAME",
     "password": "FIFTYONE_CVAT_PASSWORD",
@@ -68,7 +69,7 @@ def _credential(key, value, name):
     if value:
         return value
     params = fo.annotation_config.backends.get(name, {})
-    return params.get(key) or os.environ.get(_ENV[key]) or None
+    return params.get(key) or os.environ.get(CREDENTIAL_ENV_VARS[key]) or None
 
 
 class PosekitCVATBackendConfig(fouc.CVATBackendConfig):
