@@ -422,7 +422,22 @@ def load_skeleton(dataset, field=None):
     if fo_sk is None:
         return None
     meta = (dataset.info.get(INFO_KEY) or {}).get("skeletons", {})
-    return Skeleton.from_fo(fo_sk, meta.get(field or DEFAULT_KEY))
+    record = meta.get(field or DEFAULT_KEY)
+    skeleton = Skeleton.from_fo(fo_sk, record)
+    if record is None:
+        # set outside posekit: a template's skeleton keeps its group names
+        from posekit.templates import find_template
+
+        template = find_template(skeleton.labels)
+        if template is not None:
+            model = template.to_model()
+            if _edge_set(model.edges) == _edge_set(skeleton.edges):
+                return model
+    return skeleton
+
+
+def _edge_set(edges):
+    return {frozenset(e) for e in edges}
 
 
 def save_skeleton(dataset, skeleton, field=None):

@@ -151,3 +151,20 @@ def test_stored_point_counts_limit_scans_first_samples(dataset):
     ])
     assert pk.stored_point_counts(dataset, "kp") == {3, 4}
     assert pk.stored_point_counts(dataset, "kp", limit=5) == {3}
+
+
+def test_template_skeleton_set_by_hand_keeps_the_template_group_names(dataset):
+    """A skeleton typed in Python (no posekit record) that is a template's
+    gets that template's group names and flip pairs back."""
+    coco = get_template("coco17")
+    dataset.default_skeleton = coco.to_skeleton()
+    dataset.save()
+    loaded = pk.load_skeleton(dataset)
+    expected = coco.to_model()
+    assert [g.name for g in loaded.edge_groups] == [g.name for g in expected.edge_groups]
+    assert loaded.flip_pairs == expected.flip_pairs
+    # another edge set under the same labels stays as stored, groups numbered
+    dataset.default_skeleton = fo.KeypointSkeleton(labels=coco.labels, edges=[[0, 1]])
+    dataset.save()
+    loaded = pk.load_skeleton(dataset)
+    assert [(g.name, g.edges) for g in loaded.edge_groups] == [("group 1", [("nose", "left_eye")])]
