@@ -4,8 +4,8 @@ keypoints and the skeleton's edges drawn over it.
 It follows the sample open in the modal and, in the grid, steps through the
 current view one sample at a time (each step fetches that one sample only).
 Drawing is :mod:`posekit.drawing`; the rendered picture is an SVG data URI in
-panel data (never echoed back by the App), the small settings live in panel
-state:
+panel data (bounded to 200 KB; the App sends panel data back with each event),
+the small settings live in panel state:
 
 ``field``, ``fields``, ``show_labels``, ``conf_threshold``, ``skeleton_only``,
 ``sample_id``, ``index`` (position in the view, ``None`` when unknown),
@@ -71,11 +71,24 @@ class SkeletonPreviewPanel(foo.Panel):
         else:
             self._show(ctx, index=0)
 
+    def _loading(self, ctx):
+        """True (after loading) when an event comes before the panel state
+        exists: the App sends view events alongside ``on_load``, with an
+        empty state, and whichever answer lands last is what users see."""
+        if ctx.panel.state.fields is None:
+            self.on_load(ctx)
+            return True
+        return False
+
     def on_change_current_sample(self, ctx):
+        if self._loading(ctx):
+            return
         if ctx.current_sample and ctx.current_sample != ctx.panel.state.sample_id:
             self._show(ctx, sample_id=ctx.current_sample)
 
     def on_change_view(self, ctx):
+        if self._loading(ctx):
+            return
         # the App also sends this event when nothing changed: compare
         if _view_key(ctx) != ctx.panel.state.view_key and not ctx.current_sample:
             self._show(ctx, index=0)
@@ -305,31 +318,19 @@ def _fetch(collection, field, sample_id=None, index=0):
 
 def resolve_skeleton(dataset, field):
     """``(labels, edge_groups, flip_pairs)`` for ``field``: its own skeleton
-    or the default; group names and flip pairs from posekit's record, else
-    from the template with the same labels; ``None`` when there is none."""
+    or the default; flip pairs from posekit's record, else from the template
+    with the same labels; ``None`` when there is none."""
     sk = (load_skeleton(dataset, field) if field else None) or load_skeleton(dataset)
     if sk is None:
         return None
     template = find_template(sk.labels)
-    groups = sk.edge_groups
-    if template is not None and _unnamed(groups):
-        t_model = template.to_model()
-        if _edge_set(t_model.edges) == _edge_set(sk.edges):
-            groups = t_model.edge_groups
     flip_pairs = sk.flip_pairs or (template.flip_pairs if template else None)
     index = {label: i for i, label in enumerate(sk.labels)}
     edge_groups = [
-        (g.name, [(index[a], index[b]) for a, b in g.edges]) for g in groups
+        (g.name, [(index[a], index[b]) for a, b in g.edges])
+        for g in sk.edge_groups
     ]
     return sk.labels, edge_groups, flip_pairs
-
-
-def _unnamed(groups):
-    return all(re.fullmatch(r"group \d+", g.name) for g in groups)
-
-
-def _edge_set(edges):
-    return {frozenset(e) for e in edges}
 
 
 def instances_of(value):

@@ -149,6 +149,16 @@ def _drawn(scene):
     return sorted(tuple(s[:4]) + (s[5],) for s in scene["segments"])
 
 
+def test_view_event_racing_on_load_still_draws_the_sample(posed):
+    """The App sends on_change_view with an empty state alongside on_load:
+    that answer must be the full picture too, not an empty panel."""
+    app = App(posed)
+    app.call("on_change_view")
+    assert app.state["field"] == "gt"
+    assert app.state["sample_id"] == posed.first().id
+    assert app.data["image"] and app.scene["segments"]
+
+
 def test_load_draws_the_first_sample_edges_between_existing_nodes(posed):
     app = App(posed)
     app.call("on_load")
