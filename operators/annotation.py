@@ -460,12 +460,38 @@ class ListAnnotationRuns(foo.Operator):
                 except Exception as e:
                     run["status_error"] = _clean_message(ctx, e)
             out.append(run)
-        return {"runs": out}
+        return {"runs": out, "table": _runs_table(out)}
 
     def resolve_output(self, ctx):
         outputs = types.Object()
-        outputs.list("runs", types.Object(), label="Annotation runs", view=types.JSONView())
+        outputs.str("table", label="Annotation runs", view=types.MarkdownView())
+        outputs.list("runs", types.Object(), label="Details", view=types.JSONView())
         return types.Property(outputs)
+
+
+def _runs_table(run_list):
+    """A markdown table: one row per run, with its CVAT progress."""
+    if not run_list:
+        return "This dataset has no annotation runs."
+    rows = [
+        "| run | backend | fields | created | CVAT tasks | jobs done |",
+        "|---|---|---|---|---|---|",
+    ]
+    for run in run_list:
+        status = run.get("status")
+        if status:
+            jobs = [j for t in status["tasks"] for j in t["jobs"]]
+            states = ", ".join(sorted({t["status"] or "?" for t in status["tasks"]}))
+            cvat = "%d (%s)" % (len(status["tasks"]), states)
+            done = "%d%% of %d" % (round(100 * status["progress"]), len(jobs))
+        else:
+            cvat = "unavailable" if run.get("status_error") else "-"
+            done = "-"
+        rows.append("| %s | %s | %s | %s | %s | %s |" % (
+            run["anno_key"], run["backend"], ", ".join(run["label_fields"]),
+            run["timestamp"][:19], cvat, done,
+        ))
+    return "\n".join(rows)
 
 
 class OpenAnnotationRun(foo.Operator):

@@ -63,8 +63,11 @@ def test_list_open_rename_delete(demo_dataset, cvat_server, monkeypatch):
     out = _request(ds, "pose", segment_size=1, project_name="posekit-proj")
     (task_id,) = out["task_ids"]
 
-    listed = run("list_annotation_runs", ds, {"status": True}).result["runs"]
-    (entry,) = listed
+    result = run("list_annotation_runs", ds, {"status": True}).result
+    (entry,) = result["runs"]
+    row = result["table"].splitlines()[2]
+    assert row.startswith("| pose | posekit_cvat | %s |" % FIELD)
+    assert row.endswith("| 1 (annotation) | 0% of 2 |")
     assert entry["anno_key"] == "pose" and entry["label_fields"] == [FIELD]
     (task,) = entry["status"]["tasks"]
     assert task["id"] == task_id and len(task["jobs"]) == 2  # segment_size=1
