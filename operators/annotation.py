@@ -82,16 +82,39 @@ def _tag_target(ctx):
     return ctx.view
 
 
-def _request_target(ctx):
+@contextlib.contextmanager
+def _own_dataset(ctx):
+    """A private instance of the dataset, for operations that write its run
+    records. The App server shares one dataset object between concurrent
+    requests and reloads it at each one; a reload in the middle of FiftyOne's
+    run registration drops the run being registered. The shared object is
+    reloaded afterwards, so callers see the result."""
+    import fiftyone as fo
+
+    try:
+        yield fo.Dataset._make_instance(ctx.dataset.name, False)
+    finally:
+        ctx.dataset.reload()
+
+
+def _request_target(ctx, dataset=None):
+    """The samples to send, on ``dataset`` (default: the shared one)."""
+    import fiftyone as fo
+
+    if dataset is None:
+        dataset, view = ctx.dataset, ctx.view
+    else:
+        stages = ctx.view._serialize() if isinstance(ctx.view, fo.DatasetView) else []
+        view = fo.DatasetView._build(dataset, stages)
     target = ctx.params.get("target") or _default_request_target(ctx)
     if target == "SELECTED":
         if not ctx.selected:
             raise ValueError("No samples are selected")
-        return ctx.view.select(ctx.selected)
+        return view.select(ctx.selected)
     if target == "TAGGED":
         tag = tagging.validate_tag(ctx.params.get("tag") or tagging.DEFAULT_TAG)
-        return ctx.dataset.match_tags(tag)
-    return ctx.view
+        return dataset.match_tags(tag)
+    return view
 
 
 def _showing_form(ctx):
@@ -350,26 +373,26 @@ class RequestSkeletonAnnotation(foo.Operator):
         missing = _missing_credentials(creds)
         if missing:
             raise ValueError("CVAT credentials missing: set %s" % ", ".join(missing))
-        view = _request_target(ctx)
         mode = params.get("mode") or "skeleton"
         if mode not in MODES:
             raise ValueError("mode must be one of %s" % list(MODES))
-        with _clean_errors(ctx), progress_callback(_progress(ctx)):
-            results = runs.request_annotation(
-                view,
-                params["anno_key"],
-                params["label_field"],
-                mode=mode,
-                node_occluded_attr="occluded" if params.get("occluded", True) else None,
-                project_name=params.get("project_name"),
-                task_size=params.get("task_size"),
-                segment_size=params.get("segment_size"),
-                task_assignee=params.get("task_assignee"),
-                job_assignees=params.get("job_assignees"),
-                credentials=creds,
-            )
-        with _clean_errors(ctx):
-            url = runs.editor_url(ctx.dataset, params["anno_key"], creds)
+        with _own_dataset(ctx) as dataset:
+            view = _request_target(ctx, dataset)
+            with _clean_errors(ctx), progress_callback(_progress(ctx)):
+                results = runs.request_annotation(
+                    view,
+                    params["anno_key"],
+                    params["label_field"],
+                    mode=mode,
+                    node_occluded_attr="occluded" if params.get("occluded", True) else None,
+                    project_name=params.get("project_name"),
+                    task_size=params.get("task_size"),
+                    segment_size=params.get("segment_size"),
+                    task_assignee=params.get("task_assignee"),
+                    job_assignees=params.get("job_assignees"),
+                    credentials=creds,
+                )
+                url = runs.editor_url(dataset, params["anno_key"], creds)
         return {
             "anno_key": params["anno_key"],
             "num_samples": len(view),
@@ -417,9 +440,10 @@ class LoadSkeletonAnnotation(foo.Operator):
     def execute(self, ctx):
         anno_key = ctx.params["anno_key"]
         creds = _credentials(ctx)
-        with _clean_errors(ctx), progress_callback(_progress(ctx)):
+        with _clean_errors(ctx), progress_callback(_progress(ctx)), \
+                _own_dataset(ctx) as dataset:
             runs.load_annotation(
-                ctx.dataset,
+                dataset,
                 anno_key,
                 unexpected=ctx.params.get("unexpected") or "keep",
                 cleanup=bool(ctx.params.get("cleanup")),
@@ -544,8 +568,8 @@ class DeleteAnnotationRun(foo.Operator):
 
     def execute(self, ctx):
         anno_key = ctx.params["anno_key"]
-        with _clean_errors(ctx):
-            runs.delete_run(ctx.dataset, anno_key,
+        with _clean_errors(ctx), _own_dataset(ctx) as dataset:
+            runs.delete_run(dataset, anno_key,
                             delete_tasks=bool(ctx.params.get("delete_tasks")),
                             credentials=_credentials(ctx))
         return {"deleted": anno_key}
@@ -577,7 +601,8 @@ class RenameAnnotationRun(foo.Operator):
         return types.Property(inputs, view=types.View(label="Rename annotation run"))
 
     def execute(self, ctx):
-        runs.rename_run(ctx.dataset, ctx.params["anno_key"], ctx.params["new_anno_key"])
+        with _own_dataset(ctx) as dataset:
+            runs.rename_run(dataset, ctx.params["anno_key"], ctx.params["new_anno_key"])
         return {"anno_key": ctx.params["new_anno_key"]}
 
 

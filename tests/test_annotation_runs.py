@@ -123,3 +123,26 @@ def test_load_with_cleanup_deletes_tasks(demo_dataset, cvat_server, monkeypatch)
     assert result.error is None, result.error
     assert cvat_server.session().get("/api/tasks/%d" % task_id).status_code == 404
     assert ds.load_annotation_results("pose").task_ids == []
+
+
+def test_request_survives_the_app_reloading_its_shared_dataset(
+    demo_dataset, cvat_server, monkeypatch
+):
+    """The App server shares one dataset object between requests and reloads
+    it at each one; such a reload landing while the run is being registered
+    (here: just before every dataset save) must not drop the run."""
+    ds = demo_dataset
+    set_credentials(monkeypatch, cvat_server)
+    tag_two(ds)
+    shared = fo.load_dataset(ds.name)
+    save = fo.Dataset.save
+
+    def save_after_another_requests_reload(self, *args, **kwargs):
+        shared.reload()
+        return save(self, *args, **kwargs)
+
+    monkeypatch.setattr(fo.Dataset, "save", save_after_another_requests_reload)
+    result = run("request_skeleton_annotation", ds, request_params("pose"))
+    assert result.error is None, result.error
+    assert ds.list_annotation_runs() == ["pose"]
+    assert ds.load_annotation_results("pose").task_ids == result.result["task_ids"]
