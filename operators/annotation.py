@@ -23,6 +23,8 @@ from posekit.cvat.backend import (
     resolve_skeleton,
 )
 
+from ._datasets import own_dataset
+
 SECRETS = CREDENTIAL_ENV_VARS
 TARGETS = ("TAGGED", "SELECTED", "VIEW")
 
@@ -80,21 +82,6 @@ def _tag_target(ctx):
     if ctx.selected:
         return ctx.view.select(ctx.selected)
     return ctx.view
-
-
-@contextlib.contextmanager
-def _own_dataset(ctx):
-    """A private instance of the dataset, for operations that write its run
-    records. The App server shares one dataset object between concurrent
-    requests and reloads it at each one; a reload in the middle of FiftyOne's
-    run registration drops the run being registered. The shared object is
-    reloaded afterwards, so callers see the result."""
-    import fiftyone as fo
-
-    try:
-        yield fo.Dataset._make_instance(ctx.dataset.name, False)
-    finally:
-        ctx.dataset.reload()
 
 
 def _request_target(ctx, dataset=None):
@@ -376,7 +363,7 @@ class RequestSkeletonAnnotation(foo.Operator):
         mode = params.get("mode") or "skeleton"
         if mode not in MODES:
             raise ValueError("mode must be one of %s" % list(MODES))
-        with _own_dataset(ctx) as dataset:
+        with own_dataset(ctx) as dataset:
             view = _request_target(ctx, dataset)
             with _clean_errors(ctx), progress_callback(_progress(ctx)):
                 results = runs.request_annotation(
@@ -441,7 +428,7 @@ class LoadSkeletonAnnotation(foo.Operator):
         anno_key = ctx.params["anno_key"]
         creds = _credentials(ctx)
         with _clean_errors(ctx), progress_callback(_progress(ctx)), \
-                _own_dataset(ctx) as dataset:
+                own_dataset(ctx) as dataset:
             runs.load_annotation(
                 dataset,
                 anno_key,
@@ -568,7 +555,7 @@ class DeleteAnnotationRun(foo.Operator):
 
     def execute(self, ctx):
         anno_key = ctx.params["anno_key"]
-        with _clean_errors(ctx), _own_dataset(ctx) as dataset:
+        with _clean_errors(ctx), own_dataset(ctx) as dataset:
             runs.delete_run(dataset, anno_key,
                             delete_tasks=bool(ctx.params.get("delete_tasks")),
                             credentials=_credentials(ctx))
@@ -601,7 +588,7 @@ class RenameAnnotationRun(foo.Operator):
         return types.Property(inputs, view=types.View(label="Rename annotation run"))
 
     def execute(self, ctx):
-        with _own_dataset(ctx) as dataset:
+        with own_dataset(ctx) as dataset:
             runs.rename_run(dataset, ctx.params["anno_key"], ctx.params["new_anno_key"])
         return {"anno_key": ctx.params["new_anno_key"]}
 

@@ -32,6 +32,8 @@ from posekit import skeleton as pk
 from posekit import templates as pk_templates
 from posekit.layout import default_layout
 
+from ._datasets import own_dataset
+
 ICON = "/assets/icon.svg"
 _PALETTE = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4",
             "#42d4f4", "#f032e6", "#9a6324", "#469990", "#808000"]
@@ -184,7 +186,8 @@ def _refuse(problems, what="Skeleton not saved"):
 
 
 def _saved(ctx, field, skeleton):
-    pk.save_skeleton(ctx.dataset, skeleton, field)
+    with own_dataset(ctx) as dataset:
+        pk.save_skeleton(dataset, skeleton, field)
     if not ctx.delegated:
         ctx.trigger("reload_dataset")
     return {
@@ -656,7 +659,9 @@ class DeleteSkeleton(foo.Operator):
 
     def execute(self, ctx):
         _, field = _target(ctx)
-        if not pk.delete_skeleton(ctx.dataset, field):
+        with own_dataset(ctx) as dataset:
+            deleted = pk.delete_skeleton(dataset, field)
+        if not deleted:
             raise ValueError(f"No skeleton is set for {_target_name(field)}")
         if not ctx.delegated:
             ctx.trigger("reload_dataset")

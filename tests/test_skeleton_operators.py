@@ -473,3 +473,21 @@ def test_rule_unusable_new_field_name(kp_dataset):
             kp_dataset, "is not a usable field name", target="field", field=name,
             start="template", template="coco17",
         )
+
+
+def test_save_survives_the_app_reloading_its_shared_dataset(dataset, monkeypatch):
+    """Another App request reloading the shared dataset object just before
+    the save must not drop the new skeleton."""
+    import fiftyone as fo
+
+    shared = fo.load_dataset(dataset.name)
+    save = fo.Dataset.save
+
+    def save_after_another_requests_reload(self, *args, **kwargs):
+        shared.reload()
+        return save(self, *args, **kwargs)
+
+    monkeypatch.setattr(fo.Dataset, "save", save_after_another_requests_reload)
+    run("define_skeleton", dataset, target="default", start="template", template="coco17")
+    dataset.reload()
+    assert dataset.default_skeleton.labels == COCO17
