@@ -1,5 +1,6 @@
 """Scenarios 1 and 2: the "Define skeleton" form, opened with the backtick."""
 import pytest
+from playwright.sync_api import expect
 
 from browser import helpers
 from posekit.skeleton import load_skeleton
@@ -94,7 +95,7 @@ def test_invalid_label_shows_message_and_is_refused(app):
     # execution is refused: the button is disabled, and the server refuses
     # the same request sent directly
     execute = app.prompt_button("Execute")
-    assert execute.is_disabled()
+    expect(execute).to_be_disabled()  # waits for the App to settle
     body = {k: v for k, v in app.last_resolve_body.items() if k != "target"}
     status, answer = app.execute_directly(body)
     refusal = answer.get("error") or answer.get("stack") or ""
