@@ -244,13 +244,7 @@ class Api:
         if req.method == "PATCH":
             body = req.json()
             updated = dict(project, label_ids=list(project["label_ids"]))
-            if "name" in body:
-                if not isinstance(body["name"], str) or not body["name"].strip():
-                    raise HttpError(400, {"name": ["This field may not be blank."]})
-                updated["name"] = body["name"]
-            if "assignee_id" in body:
-                updated["assignee_id"] = self._user_id(body["assignee_id"], "assignee_id")
-                updated["assignee_updated_date"] = now()
+            self._patch_name_and_assignee(updated, body)
             if "bug_tracker" in body:
                 updated["bug_tracker"] = body["bug_tracker"] or ""
             if "labels" in body:
@@ -322,6 +316,16 @@ class Api:
         self.state.annotations[tid] = TaskAnnotations()
         return Response(201, task_json(self.state, task, req.base))
 
+    def _patch_name_and_assignee(self, updated, body):
+        """Applies ``name`` and ``assignee_id`` of a project or task PATCH."""
+        if "name" in body:
+            if not isinstance(body["name"], str) or not body["name"].strip():
+                raise HttpError(400, {"name": ["This field may not be blank."]})
+            updated["name"] = body["name"]
+        if "assignee_id" in body:
+            updated["assignee_id"] = self._user_id(body["assignee_id"], "assignee_id")
+            updated["assignee_updated_date"] = now()
+
     @route("GET PATCH DELETE", r"/api/tasks/(\d+)")
     def task(self, req, tid):
         task = self._task(req, tid)
@@ -332,13 +336,7 @@ class Api:
         if req.method == "PATCH":
             body = req.json()
             updated = dict(task, label_ids=list(task["label_ids"]))
-            if "name" in body:
-                if not isinstance(body["name"], str) or not body["name"].strip():
-                    raise HttpError(400, {"name": ["This field may not be blank."]})
-                updated["name"] = body["name"]
-            if "assignee_id" in body:
-                updated["assignee_id"] = self._user_id(body["assignee_id"], "assignee_id")
-                updated["assignee_updated_date"] = now()
+            self._patch_name_and_assignee(updated, body)
             for key in ("bug_tracker", "subset"):
                 if key in body:
                     updated[key] = body[key] or ""
