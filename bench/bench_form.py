@@ -123,7 +123,7 @@ def main():
             base.append(timed(baseline_form)[0])
         m_ours, m_base = statistics.median(ours), statistics.median(base)
         m_frame = statistics.median(frame)
-        from posekit.skeleton import counts_for_target
+        from posekit.skeleton_store import counts_for_target
         m_count = statistics.median(
             timed(counts_for_target, ds, "kp")[0] for _ in range(5))
         print(f"define_skeleton resolve_input, {N_KEYPOINTS} keypoints, {n_edges} edges, "

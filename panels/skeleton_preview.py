@@ -3,30 +3,26 @@ keypoints and the skeleton's edges drawn over it.
 
 It follows the sample open in the modal and, in the grid, steps through the
 current view one sample at a time (each step fetches that one sample only).
-Drawing is :mod:`posekit.drawing`; the rendered picture is an SVG data URI in
-panel data (bounded to 200 KB; the App sends panel data back with each event),
-the small settings live in panel state:
+The preview itself is :mod:`posekit.preview`; the rendered picture is an SVG
+data URI in panel data (bounded to 200 KB; the App sends panel data back with
+each event), the small settings live in panel state:
 
 ``field``, ``fields``, ``show_labels``, ``conf_threshold``, ``skeleton_only``,
 ``sample_id``, ``index`` (position in the view, ``None`` when unknown),
 ``count`` (view size), ``view_key`` (fingerprint of the view last shown).
 
 Panel data: ``image`` (the SVG data URI), ``summary`` (markdown, numbers and
-escaped label text only) and ``scene`` (:meth:`posekit.drawing.Scene.to_json`
+escaped label text only) and ``scene`` (:meth:`posekit.scene.Scene.to_json`
 plus ``sample_id``, ``field``, ``display_size``, ``payload_bytes``).
 """
 import hashlib
 import json
-import re
-from dataclasses import dataclass
 
 import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
-from posekit import drawing
-from posekit.layout import default_layout
-from posekit.skeleton import keypoint_fields, load_skeleton
-from posekit.templates import find_template
+from posekit.preview import fetch, preview
+from posekit.skeleton_store import keypoint_fields
 
 PANEL_NAME = "skeleton_preview"
 DEFAULT_THRESHOLD = 0.0
@@ -165,11 +161,11 @@ class SkeletonPreviewPanel(foo.Panel):
         view = ctx.view
         sample = None
         if sample_id is not None:
-            sample = _fetch(view, field, sample_id=sample_id)
+            sample = fetch(view, field, sample_id=sample_id)
             if sample is None:
-                sample = _fetch(ctx.dataset, field, sample_id=sample_id)
+                sample = fetch(ctx.dataset, field, sample_id=sample_id)
         else:
-            sample = _fetch(view, field, index=index or 0)
+            sample = fetch(view, field, index=index or 0)
         state.set(
             {
                 "sample_id": sample.id if sample is not None else None,
@@ -277,200 +273,6 @@ def _view_key(ctx):
     return hashlib.sha1(
         json.dumps(key, sort_keys=True, default=str).encode()
     ).hexdigest()[:16]
-
-
-@dataclass
-class SampleRecord:
-    """The little of a sample the panel needs, read raw from the database."""
-
-    id: str
-    filepath: str
-    value: dict  # the raw Keypoints/Keypoint document of the field, or None
-    width: int = None
-    height: int = None
-
-
-def _fetch(collection, field, sample_id=None, index=0):
-    """One sample of ``collection``, by id or by position, as a
-    :class:`SampleRecord`; ``None`` if there is none.
-
-    A single raw ``values()`` aggregation over a one-sample view: no sample
-    documents are built (that costs several times more than the query).
-    """
-    if sample_id is not None:
-        view = collection.select(sample_id)
-    else:
-        view = collection.skip(max(int(index), 0)).limit(1)
-    paths = ["_id", "filepath", "metadata"] + ([field] if field else [])
-    # _raw: plain dicts, no label objects (FiftyOne >=1.22,<1.23, pinned)
-    columns = view.values(paths, _raw=True)
-    if not columns[0]:
-        return None
-    meta = columns[2][0] or {}
-    return SampleRecord(
-        id=str(columns[0][0]),
-        filepath=columns[1][0],
-        value=columns[3][0] if field else None,
-        width=meta.get("width"),
-        height=meta.get("height"),
-    )
-
-
-def resolve_skeleton(dataset, field):
-    """``(labels, edge_groups, flip_pairs)`` for ``field``: its own skeleton
-    or the default; flip pairs from posekit's record, else from the template
-    with the same labels; ``None`` when there is none."""
-    sk = (load_skeleton(dataset, field) if field else None) or load_skeleton(dataset)
-    if sk is None:
-        return None
-    template = find_template(sk.labels)
-    flip_pairs = sk.flip_pairs or (template.flip_pairs if template else None)
-    index = {label: i for i, label in enumerate(sk.labels)}
-    edge_groups = [
-        (g.name, [(index[a], index[b]) for a, b in g.edges])
-        for g in sk.edge_groups
-    ]
-    return sk.labels, edge_groups, flip_pairs
-
-
-def instances_of(value):
-    """:class:`posekit.drawing.Instance` list from a raw ``Keypoints`` or
-    ``Keypoint`` document (``occluded`` is posekit's per-node list)."""
-    if not value:
-        return []
-    kps = value.get("keypoints") or [] if "keypoints" in value else [value]
-    out = []
-    for kp in kps:
-        conf = kp.get("confidence")
-        occluded = kp.get("occluded")
-        out.append(
-            drawing.Instance(
-                points=kp.get("points") or [],
-                confidence=conf if isinstance(conf, list) else None,
-                occluded=occluded if isinstance(occluded, list) else None,
-                label=kp.get("label"),
-            )
-        )
-    return out
-
-
-def preview(
-    dataset, sample, field, show_labels=False, conf_threshold=0.0,
-    skeleton_only=False,
-):
-    """The panel data for one sample: ``image``, ``summary``, ``scene``."""
-    skeleton = resolve_skeleton(dataset, field)
-    labels, groups, flips = skeleton or ([], [], None)
-    if skeleton_only:
-        if not labels:
-            return _empty("No skeleton is defined for this field or the dataset.")
-        layout = default_layout(labels, _polylines(groups))
-        scene = drawing.layout_scene(layout, labels, groups, flips)
-        svg = drawing.render_svg(
-            scene, show_labels=True, title=f"{len(labels)} nodes, "
-            f"{sum(len(e) for _, e in groups)} edges",
-        )
-        return _data(
-            scene, drawing.svg_data_uri(svg), None, field,
-            (scene.width, scene.height), _skeleton_summary(labels, groups),
-        )
-    if sample is None:
-        return _empty("No sample in the current view.")
-    if not field:
-        return _empty("This dataset has no keypoints field.")
-
-    instances = instances_of(sample.value)
-    notes = [] if skeleton else ["No skeleton: nodes only."]
-    try:
-        uri, scene, display = drawing.render_preview(
-            sample.filepath, instances, labels, groups, flips,
-            show_labels=show_labels, conf_threshold=conf_threshold,
-        )
-    except (OSError, ValueError) as e:
-        w, h = sample.width or 1000, sample.height or 1000
-        notes.append(
-            f"Image unreadable ({type(e).__name__}): drawn on a blank canvas."
-        )
-        scene = drawing.compute_scene(
-            w, h, instances, labels, groups, flips, conf_threshold
-        )
-        display = _fit((w, h))
-        uri = drawing.svg_data_uri(
-            drawing.render_svg(scene, None, display, show_labels=show_labels)
-        )
-    summary = _summary(scene, conf_threshold, notes)
-    return _data(scene, uri, sample.id, field, display, summary)
-
-
-def _polylines(groups):
-    return [[a, b] for _, edges in groups for a, b in edges]
-
-
-def _fit(size, max_side=drawing.MAX_SIDE):
-    w, h = size
-    k = min(1.0, max_side / max(w, h))
-    return (max(1, round(w * k)), max(1, round(h * k)))
-
-
-def _data(scene, uri, sample_id, field, display_size, summary):
-    info = scene.to_json()
-    info.update(
-        sample_id=sample_id,
-        field=field,
-        display_size=list(display_size),
-        payload_bytes=len(uri.encode("utf-8")),
-    )
-    return {"image": uri, "summary": summary, "scene": info}
-
-
-def _empty(message):
-    return {"image": None, "summary": md_escape(message), "scene": None}
-
-
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
-
-
-def md_escape(text):
-    """``text`` as literal markdown text: markup characters backslashed,
-    ``<``/``>``/``&`` as entities (so no raw HTML ever reaches the page)."""
-    text = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _MD_SPECIAL.sub(r"\\\1", text)
-
-
-def _summary(scene, conf_threshold, notes):
-    c = scene.counts
-    lines = [
-        f"**Instances:** {c['instances']} · **visible:** {c['visible']} · "
-        f"**occluded:** {c['occluded']} · **missing:** {c['missing']}"
-    ]
-    if conf_threshold > 0:
-        lines.append(
-            f"**Below confidence {conf_threshold:.2f}:** {c['low_confidence']}"
-        )
-    if scene.mismatched:
-        lines.append(
-            f"**⚠ {len(scene.mismatched)} instance(s) disagree with the "
-            f"skeleton ({len(scene.labels)} nodes):**"
-        )
-        for m in scene.mismatched:
-            label = f" ({md_escape(m['label'])})" if m["label"] else ""
-            lines.append(
-                f"- instance {m['instance'] + 1}{label}: {m['points']} points"
-            )
-    lines += [md_escape(n) for n in notes]
-    return "\n\n".join(lines)
-
-
-def _skeleton_summary(labels, groups):
-    unused = set(range(len(labels))) - {i for _, e in groups for p in e for i in p}
-    lines = [
-        f"**Skeleton:** {len(labels)} nodes, "
-        f"{sum(len(e) for _, e in groups)} edges in {len(groups)} group(s)"
-    ]
-    if unused:
-        names = ", ".join(md_escape(labels[i]) for i in sorted(unused))
-        lines.append(f"**Nodes with no edge:** {names}")
-    return "\n\n".join(lines)
 
 
 PANELS = [SkeletonPreviewPanel]

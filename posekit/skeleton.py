@@ -6,7 +6,8 @@ as pairs of label names. It converts to and from :class:`fo.KeypointSkeleton`,
 whose ``edges`` are polylines of indices: a group whose edges are not a single
 path becomes several polylines.
 
-Group names cannot live in ``fo.KeypointSkeleton``, so :func:`save_skeleton`
+Group names cannot live in ``fo.KeypointSkeleton``, so
+:func:`posekit.skeleton_store.save_skeleton`
 records them in ``dataset.info["posekit"]["skeletons"][key]`` (``key`` is the
 field name, or ``"default"`` for ``default_skeleton``) as::
 
@@ -21,9 +22,6 @@ group named ``"group 1"``, ``"group 2"``...
 """
 import unicodedata
 from dataclasses import dataclass, field as dc_field
-
-DEFAULT_KEY = "default"
-INFO_KEY = "posekit"
 
 
 @dataclass
@@ -120,7 +118,7 @@ class Skeleton:
     def from_fo(cls, fo_skeleton, meta=None):
         """Builds a skeleton from a :class:`fo.KeypointSkeleton`.
 
-        ``meta`` is the record written by :func:`save_skeleton`; group names
+        ``meta`` is the record written by :func:`posekit.skeleton_store.save_skeleton`; group names
         come from it when it still matches the polylines, else are derived.
         """
         n = max([i for p in fo_skeleton.edges for i in p], default=-1) + 1
@@ -337,145 +335,3 @@ def validate(skeleton, field_kind=None, stored_counts=None, on_mismatch="refuse"
                 )
             )
     return problems
-
-
-# --- datasets ----------------------------------------------------------------
-
-
-def keypoint_fields(dataset):
-    """Names of the dataset's top-level ``Keypoint``/``Keypoints`` fields."""
-    import fiftyone as fo
-
-    names = []
-    for cls in (fo.Keypoints, fo.Keypoint):
-        names += list(dataset.get_field_schema(embedded_doc_type=cls))
-    return sorted(set(names))
-
-
-def field_kind(dataset, field):
-    """``None`` when ``field`` is new or a keypoints field, else what it holds."""
-    import fiftyone as fo
-
-    f = dataset.get_field(field)
-    if f is None:
-        return None
-    doc_type = getattr(f, "document_type", None)
-    if doc_type in (fo.Keypoints, fo.Keypoint):
-        return None
-    if doc_type is not None:
-        return doc_type.__name__
-    return type(f).__name__
-
-
-def stored_point_counts(dataset, field, limit=None):
-    """The set of ``len(points)`` over keypoints stored in ``field`` (in the
-    first ``limit`` samples only, if given: a quick check for forms)."""
-    import fiftyone as fo
-
-    f = dataset.get_field(field)
-    if f is None:
-        return set()
-    size = {
-        "$cond": [{"$isArray": "$$p.points"}, {"$size": "$$p.points"}, None]
-    }
-    if f.document_type is fo.Keypoints:
-        sizes = {
-            "$map": {
-                "input": {"$ifNull": [f"${field}.keypoints", []]},
-                "as": "p",
-                "in": size,
-            }
-        }
-    else:
-        sizes = [{"$let": {"vars": {"p": f"${field}"}, "in": size}}]
-    pipeline = [{"$limit": int(limit)}] if limit else []
-    pipeline += [
-        {"$project": {"_id": 0, "_v": sizes}},
-        {"$unwind": "$_v"},
-        {"$match": {"_v": {"$ne": None}}},
-        {"$group": {"_id": "$_v"}},
-    ]
-    coll = dataset._dataset._sample_collection
-    return {d["_id"] for d in coll.aggregate(pipeline)}
-
-
-def counts_for_target(dataset, field=None, limit=None):
-    """Stored point counts that a skeleton for ``field`` (or default) governs.
-
-    The default skeleton governs every keypoints field with no own skeleton.
-    ``limit`` caps the samples scanned per field (see
-    :func:`stored_point_counts`).
-    """
-    if field:
-        return stored_point_counts(dataset, field, limit)
-    counts = set()
-    for name in keypoint_fields(dataset):
-        if name not in dataset.skeletons:
-            counts |= stored_point_counts(dataset, name, limit)
-    return counts
-
-
-def load_skeleton(dataset, field=None):
-    """The dataset's skeleton for ``field`` (or the default) as a
-    :class:`Skeleton`, with group names restored; ``None`` if unset."""
-    fo_sk = dataset.skeletons.get(field) if field else dataset.default_skeleton
-    if fo_sk is None:
-        return None
-    meta = (dataset.info.get(INFO_KEY) or {}).get("skeletons", {})
-    record = meta.get(field or DEFAULT_KEY)
-    skeleton = Skeleton.from_fo(fo_sk, record)
-    if record is None:
-        # set outside posekit: a template's skeleton keeps its group names
-        from posekit.templates import find_template
-
-        template = find_template(skeleton.labels)
-        if template is not None:
-            model = template.to_model()
-            if _edge_set(model.edges) == _edge_set(skeleton.edges):
-                return model
-    return skeleton
-
-
-def _edge_set(edges):
-    return {frozenset(e) for e in edges}
-
-
-def save_skeleton(dataset, skeleton, field=None):
-    """Stores ``skeleton`` as ``dataset.skeletons[field]`` (or the default
-    skeleton), records its group names, and saves the dataset."""
-    if field:
-        skeletons = dict(dataset.skeletons)
-        skeletons[field] = skeleton.to_fo()
-        dataset.skeletons = skeletons
-    else:
-        dataset.default_skeleton = skeleton.to_fo()
-    info = dict(dataset.info.get(INFO_KEY) or {})
-    metas = dict(info.get("skeletons") or {})
-    metas[field or DEFAULT_KEY] = skeleton.meta()
-    info["skeletons"] = metas
-    dataset.info[INFO_KEY] = info
-    dataset.save()
-
-
-def delete_skeleton(dataset, field=None):
-    """Removes the skeleton of ``field`` (or the default) and its record.
-
-    Returns whether there was one.
-    """
-    if field:
-        if field not in dataset.skeletons:
-            return False
-        skeletons = dict(dataset.skeletons)
-        del skeletons[field]
-        dataset.skeletons = skeletons
-    else:
-        if dataset.default_skeleton is None:
-            return False
-        dataset.default_skeleton = None
-    info = dict(dataset.info.get(INFO_KEY) or {})
-    metas = dict(info.get("skeletons") or {})
-    metas.pop(field or DEFAULT_KEY, None)
-    info["skeletons"] = metas
-    dataset.info[INFO_KEY] = info
-    dataset.save()
-    return True

@@ -9,7 +9,8 @@ import pytest
 from PIL import Image
 
 from posekit import drawing
-from posekit.drawing import Instance, compute_scene
+from posekit import scene
+from posekit.scene import Instance, compute_scene
 
 NAN = float("nan")
 LABELS = ["head", "left_shoulder", "right_shoulder", "left_hip", "right_hip"]
@@ -43,19 +44,19 @@ def test_partially_nan_point_counts_as_missing():
 
 
 def test_groups_get_distinct_colours_even_beyond_the_palette():
-    colors = [drawing.group_color(i) for i in range(40)]
+    colors = [scene.group_color(i) for i in range(40)]
     assert len(set(colors)) == 40
     assert all(re.fullmatch(r"#[0-9a-f]{6}", c) for c in colors)
 
 
 def test_sides_from_flip_pairs_then_from_names():
     labels = ["nose", "eye_a", "eye_b", "L_ear", "Right Ear"]
-    assert drawing.node_sides(labels, [["eye_a", "eye_b"]]) == [
+    assert scene.node_sides(labels, [["eye_a", "eye_b"]]) == [
         "center", "left", "right", "center", "center"
     ]
-    assert drawing.node_sides(labels) == ["center", "center", "center", "left", "right"]
+    assert scene.node_sides(labels) == ["center", "center", "center", "left", "right"]
     # a pair given right-first keeps the names' meaning
-    assert drawing.node_sides(["right_x", "left_x"], [["right_x", "left_x"]]) == [
+    assert scene.node_sides(["right_x", "left_x"], [["right_x", "left_x"]]) == [
         "right", "left"
     ]
 
@@ -93,7 +94,7 @@ def test_mismatched_instances_are_flagged_and_still_drawn():
     assert (sc.node_instance == 1).sum() == 7
     # missing counts only the instance's own points, not padding
     assert sc.counts["missing"] == 0
-    assert drawing.MISMATCH_COLOR in drawing.render_svg(sc)
+    assert scene.MISMATCH_COLOR in drawing.render_svg(sc)
 
 
 def test_edges_beyond_any_instance_are_ignored():
@@ -187,7 +188,7 @@ def test_render_preview_fits_the_payload_budget(tmp_path):
 
 def test_layout_scene_draws_every_edge():
     layout = [[50, 0], [0, 50], [100, 50], [25, 100], [75, 100]]
-    sc = drawing.layout_scene(layout, LABELS, GROUPS)
+    sc = scene.layout_scene(layout, LABELS, GROUPS)
     assert len(sc.segments) == 6 and sc.counts["visible"] == 5
     xs = sc.nodes[:, 0]
     assert xs.min() > 0 and xs.max() < sc.width

@@ -2,6 +2,7 @@
 import fiftyone as fo
 
 from posekit import skeleton as pk
+from posekit import skeleton_store as store
 from posekit.layout import default_layout
 from posekit.templates import get_template
 
@@ -87,14 +88,14 @@ def test_dict_form_accepts_from_to_and_pairs():
 
 def test_save_load_delete_on_dataset(dataset):
     s = sk(["a", "b", "c"], ("x", [("a", "b")]), ("y", [("b", "c"), ("c", "a")]))
-    pk.save_skeleton(dataset, s, "kp")
-    pk.save_skeleton(dataset, get_template("coco17").to_model())
+    store.save_skeleton(dataset, s, "kp")
+    store.save_skeleton(dataset, get_template("coco17").to_model())
     dataset.reload()
     assert dataset.skeletons["kp"].edges == [[0, 1], [1, 2, 0]]
-    loaded = pk.load_skeleton(dataset, "kp")
+    loaded = store.load_skeleton(dataset, "kp")
     assert [(g.name, g.edges) for g in loaded.edge_groups] == [(g.name, g.edges) for g in s.edge_groups]
-    assert pk.load_skeleton(dataset).sigmas == get_template("coco17").sigmas
-    assert pk.delete_skeleton(dataset, "kp") and not pk.delete_skeleton(dataset, "kp")
+    assert store.load_skeleton(dataset).sigmas == get_template("coco17").sigmas
+    assert store.delete_skeleton(dataset, "kp") and not store.delete_skeleton(dataset, "kp")
     assert "kp" not in dataset.info["posekit"]["skeletons"]
 
 
@@ -105,13 +106,13 @@ def test_stored_point_counts(dataset):
             one=fo.Keypoint(points=[[0, 0]] * 4)),
         fo.Sample(filepath="/tmp/b.jpg"),
     ])
-    assert pk.stored_point_counts(dataset, "kp") == {17, 5}
-    assert pk.stored_point_counts(dataset, "one") == {4}
-    assert pk.stored_point_counts(dataset, "missing") == set()
-    assert pk.keypoint_fields(dataset) == ["kp", "one"]
-    assert pk.counts_for_target(dataset) == {17, 5, 4}
-    assert pk.field_kind(dataset, "filepath") == "StringField"
-    assert pk.field_kind(dataset, "kp") is None and pk.field_kind(dataset, "new") is None
+    assert store.stored_point_counts(dataset, "kp") == {17, 5}
+    assert store.stored_point_counts(dataset, "one") == {4}
+    assert store.stored_point_counts(dataset, "missing") == set()
+    assert store.keypoint_fields(dataset) == ["kp", "one"]
+    assert store.counts_for_target(dataset) == {17, 5, 4}
+    assert store.field_kind(dataset, "filepath") == "StringField"
+    assert store.field_kind(dataset, "kp") is None and store.field_kind(dataset, "new") is None
 
 
 def test_default_layout_uses_template_layout():
@@ -149,8 +150,8 @@ def test_stored_point_counts_limit_scans_first_samples(dataset):
         fo.Sample(filepath=f"/tmp/{i}.jpg", kp=fo.Keypoints(keypoints=[fo.Keypoint(points=[[0, 0]] * (3 if i < 5 else 4))]))
         for i in range(10)
     ])
-    assert pk.stored_point_counts(dataset, "kp") == {3, 4}
-    assert pk.stored_point_counts(dataset, "kp", limit=5) == {3}
+    assert store.stored_point_counts(dataset, "kp") == {3, 4}
+    assert store.stored_point_counts(dataset, "kp", limit=5) == {3}
 
 
 def test_template_skeleton_set_by_hand_keeps_the_template_group_names(dataset):
@@ -159,12 +160,12 @@ def test_template_skeleton_set_by_hand_keeps_the_template_group_names(dataset):
     coco = get_template("coco17")
     dataset.default_skeleton = coco.to_skeleton()
     dataset.save()
-    loaded = pk.load_skeleton(dataset)
+    loaded = store.load_skeleton(dataset)
     expected = coco.to_model()
     assert [g.name for g in loaded.edge_groups] == [g.name for g in expected.edge_groups]
     assert loaded.flip_pairs == expected.flip_pairs
     # another edge set under the same labels stays as stored, groups numbered
     dataset.default_skeleton = fo.KeypointSkeleton(labels=coco.labels, edges=[[0, 1]])
     dataset.save()
-    loaded = pk.load_skeleton(dataset)
+    loaded = store.load_skeleton(dataset)
     assert [(g.name, g.edges) for g in loaded.edge_groups] == [("group 1", [("nose", "left_eye")])]

@@ -49,7 +49,7 @@ def edges_of(fo_skeleton):
 
 
 def groups(dataset, field=None):
-    from posekit.skeleton import load_skeleton
+    from posekit.skeleton_store import load_skeleton
 
     sk = load_skeleton(dataset, field)
     return [(g.name, [tuple(e) for e in g.edges]) for g in sk.edge_groups]
@@ -447,7 +447,8 @@ def test_save_recounts_even_when_the_form_saw_no_mismatch(dataset):
     from fiftyone.operators.registry import OperatorRegistry
 
     op = OperatorRegistry().get_operator(uri("define_skeleton"))
-    mod = sys.modules[type(op).__module__]
+    # the form helpers shared by the skeleton operators hold the scan limit
+    mod = sys.modules[type(op).__module__.rsplit(".", 1)[0] + "._skeleton_forms"]
     old = mod._FORM_SCAN_LIMIT
     mod._FORM_SCAN_LIMIT = 2
     try:

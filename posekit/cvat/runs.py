@@ -5,7 +5,8 @@ import keyword
 import logging
 
 from .api import CVATError
-from .backend import BACKEND_NAME, load_skeleton_run, register_backend
+from .backend import BACKEND_NAME, register_backend
+from .download import load_skeleton_run
 
 logger = logging.getLogger(__name__)
 

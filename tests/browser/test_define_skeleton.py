@@ -3,7 +3,7 @@ import pytest
 from playwright.sync_api import expect
 
 from browser import helpers
-from posekit.skeleton import load_skeleton
+from posekit.skeleton_store import load_skeleton
 from posekit.templates import get_template
 
 pytestmark = pytest.mark.browser

@@ -1,0 +1,274 @@
+"""The ``define_skeleton`` operator: an editor of labels and named edge
+groups, started from the current skeleton, a template or scratch, with a live
+summary and drawing."""
+import base64
+import functools
+import re
+from html import escape
+
+import fiftyone.operators as foo
+import fiftyone.operators.types as types
+
+from posekit import skeleton as pk
+from posekit import skeleton_store as store
+from posekit import templates as pk_templates
+from posekit.layout import default_layout
+
+from ._skeleton_forms import (
+    ICON,
+    _check_target,
+    _flag,
+    _has_skeleton,
+    _mismatch_input,
+    _refuse,
+    _saved,
+    _summary_md,
+    _target_inputs,
+)
+
+_PALETTE = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4",
+            "#42d4f4", "#f032e6", "#9a6324", "#469990", "#808000"]
+
+# --- define_skeleton -----------------------------------------------------------
+
+
+def _edges_as_dicts(edges):
+    out = []
+    for e in edges or []:
+        if isinstance(e, (list, tuple)) and len(e) == 2:
+            out.append({"from": e[0], "to": e[1]})
+        elif isinstance(e, dict):
+            out.append(e)
+        else:
+            out.append({"from": None, "to": None})
+    return out
+
+
+def _groups_as_dicts(skeleton):
+    return [
+        {"name": g.name, "edges": [{"from": a, "to": b} for a, b in g.edges]}
+        for g in skeleton.edge_groups
+    ]
+
+
+def _start_skeleton(ctx, field, start, template_id):
+    if start == "current":
+        return store.load_skeleton(ctx.dataset, field) or pk.Skeleton(labels=[])
+    if start == "template":
+        return pk_templates.get_template(template_id).to_model()
+    return pk.Skeleton(labels=[], edge_groups=[pk.EdgeGroup("edges", [])])
+
+
+def _draft_key(start, template_id):
+    key = f"draft_{start}" + (f"_{template_id}" if start == "template" else "")
+    return re.sub(r"\W", "_", key)
+
+
+def _model_from_editor(labels, groups, source, params):
+    """The skeleton the editor describes (normalises ``groups`` in place)."""
+    labels = [("" if x is None else str(x)) for x in (labels or [])]
+    model_groups = []
+    for i, g in enumerate(groups or []):
+        g["edges"] = _edges_as_dicts(g.get("edges"))
+        edges = [(e.get("from"), e.get("to")) for e in g["edges"]]
+        name = (g.get("name") or "").strip() or f"group {i + 1}"
+        model_groups.append(pk.EdgeGroup(name, edges))
+    flip_pairs = params.get("flip_pairs")
+    sigmas = params.get("sigmas")
+    if flip_pairs is None and source.flip_pairs:
+        known = set(labels)
+        flip_pairs = [p for p in source.flip_pairs if set(p) <= known] or None
+    if sigmas is None and source.sigmas and labels == list(source.labels):
+        sigmas = source.sigmas
+    return pk.Skeleton(labels, model_groups, flip_pairs=flip_pairs, sigmas=sigmas)
+
+
+@functools.lru_cache(maxsize=16)
+def _edge_group_type(labels):
+    """The element type of ``edge_groups``: a name and edges whose ends are
+    dropdowns of ``labels`` (a tuple; cached, as forms re-render often)."""
+    choices = list(dict.fromkeys(x for x in labels if x))
+    dropdown = [types.Choice(x, label=x) for x in choices]
+    edge = types.Object()
+    edge.enum(
+        "from", choices, label="From",
+        view=types.DropdownView(choices=dropdown, space=6),
+    )
+    edge.enum(
+        "to", choices, label="To",
+        view=types.DropdownView(choices=dropdown, space=6),
+    )
+    group = types.Object()
+    group.str("name", label="Group name")
+    group.list("edges", edge, label="Edges (by label)")
+    return group
+
+
+def _graph_svg(skeleton):
+    """A small SVG drawing of the skeleton, as a data URI."""
+    labels = tuple(skeleton.labels)
+    index = {x: i for i, x in enumerate(labels)}
+    groups = tuple(
+        tuple((index[a], index[b]) for a, b in g.edges if a in index and b in index and a != b)
+        for g in skeleton.edge_groups
+    )
+    return _svg_uri(labels, groups)
+
+
+@functools.lru_cache(maxsize=16)
+def _svg_uri(labels, groups):
+    polylines = [list(e) for es in groups for e in es]
+    pos = default_layout(labels, polylines)
+    parts = [
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="-5 -5 110 110" '
+        'width="360" height="360"><rect x="-5" y="-5" width="110" '
+        'height="110" fill="#fafafa"/>'
+    ]
+    for gi, es in enumerate(groups):
+        color = _PALETTE[gi % len(_PALETTE)]
+        for a, b in es:
+            (x1, y1), (x2, y2) = pos[a], pos[b]
+            parts.append(
+                f'<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" '
+                f'stroke="{color}" stroke-width="0.8"/>'
+            )
+    for (x, y), label in zip(pos, labels):
+        parts.append(
+            f'<circle cx="{x}" cy="{y}" r="1.2" fill="#222"/>'
+            f'<text x="{x + 1.5}" y="{y - 1}" font-size="2.4" '
+            f'font-family="sans-serif" fill="#333">{escape(label)}</text>'
+        )
+    parts.append("</svg>")
+    svg = "".join(parts).encode("utf-8")
+    return "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
+
+
+
+class DefineSkeleton(foo.Operator):
+    @property
+    def config(self):
+        return foo.OperatorConfig(
+            name="define_skeleton",
+            label="Define skeleton",
+            description="Define or edit a keypoint skeleton: labels and named edge groups",
+            dynamic=True,
+            icon=ICON,
+        )
+
+    def _plan(self, ctx, inputs, fresh=False):
+        """Reads the request, builds the form into ``inputs`` and returns
+        ``(field, skeleton, problems)``; ``fresh`` recounts stored points."""
+        ds = ctx.dataset
+        params = ctx.params
+        target, field, field_prop = _target_inputs(inputs, ctx)
+
+        has_current = field is not None or target == "default"
+        has_current = has_current and _has_skeleton(ds, field)
+        start_choices = [types.Choice("template", label="A template")]
+        if has_current:
+            start_choices.insert(0, types.Choice("current", label="The current skeleton"))
+        start_choices.append(types.Choice("scratch", label="Scratch"))
+        start_default = "current" if has_current else "template"
+        inputs.enum(
+            "start",
+            [c.value for c in start_choices],
+            default=start_default,
+            label="Start from",
+            view=types.RadioGroup(choices=start_choices),
+        )
+        start = params.get("start") or start_default
+        if start == "current" and not has_current:
+            start = "template"
+        template_id = None
+        if start == "template":
+            all_t = pk_templates.list_templates()
+            inputs.enum(
+                "template",
+                [t.id for t in all_t],
+                default="coco17",
+                label="Template",
+                view=types.DropdownView(
+                    choices=[
+                        types.Choice(t.id, label=t.name, description=t.source)
+                        for t in all_t
+                    ]
+                ),
+            )
+            template_id = params.get("template") or "coco17"
+        source = _start_skeleton(ctx, field, start, template_id)
+
+        explicit = "labels" in params or "edge_groups" in params
+        key = None if explicit else _draft_key(start, template_id)
+        editor = params if explicit else (params.get(key) or {})
+        labels = editor.get("labels")
+        if labels is None:
+            labels = list(source.labels)
+        groups = editor.get("edge_groups")
+        if groups is None:
+            groups = _groups_as_dicts(source)
+        skeleton = _model_from_editor(labels, groups, source, params)
+        problems, mismatch = _check_target(ctx, skeleton, field, fresh)
+        if target == "field" and field is None:
+            problems.append(pk.Problem("field", "no_field", "Pick or name a field"))
+
+        # the live summary and drawing sit above the editor, so they stay in view
+        _mismatch_input(inputs, mismatch)
+        inputs.md(_summary_md(skeleton), name="summary")
+        inputs.view(
+            "preview",
+            types.ImageView(alt="Skeleton preview", height=360, width=360),
+            default=_graph_svg(skeleton),
+        )
+        if problems:
+            inputs.view(
+                "problems",
+                types.Error(
+                    label=f"Not saved: {len(problems)} problem(s)",
+                    description="; ".join(p.message for p in problems),
+                ),
+            )
+
+        obj = inputs
+        if not explicit:
+            obj = types.Object()
+            inputs.define_property(key, obj, label="Skeleton")
+        labels_prop = obj.list(
+            "labels",
+            types.String(),
+            default=list(source.labels),
+            label="Keypoint labels, in order",
+            description="The i-th label names the i-th point of each Keypoint",
+        )
+        groups_prop = obj.list(
+            "edge_groups",
+            _edge_group_type(tuple(skeleton.labels)),
+            default=_groups_as_dicts(source),
+            label="Edge groups",
+            description="Each group is named; its edges join labels by name",
+        )
+        by_input = {}
+        for p in problems:
+            by_input.setdefault(p.input, []).append(p)
+        _flag(labels_prop, by_input.get("labels"))
+        _flag(groups_prop, by_input.get("edge_groups"))
+        _flag(field_prop, by_input.get("field"))
+        return field, skeleton, problems
+
+    def resolve_input(self, ctx):
+        inputs = types.Object()
+        self._plan(ctx, inputs)
+        return types.Property(inputs, view=types.View(label="Define skeleton"))
+
+    def execute(self, ctx):
+        field, skeleton, problems = self._plan(ctx, types.Object(), fresh=True)
+        if problems:
+            _refuse(problems)
+        return _saved(ctx, field, skeleton)
+
+    def resolve_output(self, ctx):
+        outputs = types.Object()
+        outputs.int("num_nodes", label="Nodes")
+        outputs.int("num_edges", label="Edges")
+        return types.Property(outputs, view=types.View(label="Skeleton saved"))
+
+
