@@ -3,6 +3,7 @@
 # Extra arguments go to pytest, e.g. scripts/test.sh -m "not browser".
 set -euo pipefail
 cd "$(dirname "$0")/.."
+VENV=${POSEKIT_VENV:-.venv}
 scripts/setup.sh --test
-export FIFTYONE_DO_NOT_TRACK=true
-exec .venv/bin/python -m pytest "$@"
+export FIFTYONE_DO_NOT_TRACK=true FIFTYONE_DATABASE_VALIDATION=false
+exec "$VENV/bin/python" -m pytest "$@"
