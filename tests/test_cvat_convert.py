@@ -11,6 +11,7 @@ import pytest
 import fiftyone as fo
 
 from posekit.cvat import convert, svg
+from real_cvat import VERSIONS, cvat_asset, served_skeleton_annotations
 
 SUBLABELS = [101, 102, 103, 104]
 SIZE = (200, 100)
@@ -108,21 +109,13 @@ def test_to_keypoint_keeps_label_attributes_and_flags():
     assert kp.points[0] == [0.1, 0.2] and all(math.isnan(v) for v in kp.points[1])
 
 
-def test_real_cvat_skeleton_shapes_parse():
-    base = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "cvat")
-    with open(os.path.join(base, "skeleton_labels.json")) as f:
-        labels = json.load(f)["skeleton_labels"]
-    with open(os.path.join(base, "skeleton_annotations.json")) as f:
-        annos = json.load(f)
-    orders = {l["id"]: svg.node_order(l) for l in labels}
-    shapes = [
-        s for body in annos["job"].values() for s in body.get("shapes", [])
-        if s["type"] == "skeleton" and s["label_id"] in orders
-    ]
-    assert shapes
+def assert_shapes_parse(shapes, orders):
+    """Each element lands at its sublabel's node: outside as NaN, else its
+    pixel coordinates; occluded flags follow. Returns the elements checked."""
     frames = {s["frame"] for s in shapes}
     points, occluded = convert.skeleton_arrays(shapes, orders, {f: (1000, 1000) for f in frames})
-    for shape, row in zip(shapes, points):
+    elements = []
+    for shape, row, flags in zip(shapes, points, occluded):
         order = orders[shape["label_id"]]
         for e in shape["elements"]:
             idx = order.index(e["label_id"])
@@ -130,3 +123,38 @@ def test_real_cvat_skeleton_shapes_parse():
                 assert np.isnan(row[idx]).all()
             else:
                 np.testing.assert_allclose(row[idx] * 1000, e["points"][:2])
+            assert flags[idx] == bool(e["occluded"])
+            elements.append(e)
+    return elements
+
+
+RECORDED = [item for v in VERSIONS for item in served_skeleton_annotations(v)]
+RECORDED_SHAPES = [(w, labels, body) for w, labels, body in RECORDED
+                   if any(s["type"] == "skeleton" for s in body["shapes"])]
+
+
+@pytest.mark.parametrize("where,labels,body", RECORDED_SHAPES,
+                         ids=[w for w, _, _ in RECORDED_SHAPES])
+def test_recorded_cvat_skeleton_shapes_parse(where, labels, body):
+    orders = {i: svg.node_order(l) for i, l in labels.items() if l["type"] == "skeleton"}
+    shapes = [s for s in body["shapes"] if s["type"] == "skeleton"]
+    assert assert_shapes_parse(shapes, orders)
+
+
+def test_recorded_shapes_cover_both_versions_and_outside_nodes():
+    assert {w.split("/")[0] for w, _, _ in RECORDED_SHAPES} == set(VERSIONS)
+    elements = [e for _, _, body in RECORDED_SHAPES for s in body["shapes"]
+                if s["type"] == "skeleton" for e in s["elements"]]
+    assert any(e["outside"] for e in elements) and not all(e["outside"] for e in elements)
+
+
+def test_cvat_asset_skeleton_shapes_parse():
+    labels = cvat_asset("skeleton_labels.json")["skeleton_labels"]
+    annos = cvat_asset("skeleton_annotations.json")
+    orders = {l["id"]: svg.node_order(l) for l in labels}
+    shapes = [
+        s for body in annos["job"].values() for s in body.get("shapes", [])
+        if s["type"] == "skeleton" and s["label_id"] in orders
+    ]
+    assert shapes
+    assert assert_shapes_parse(shapes, orders)

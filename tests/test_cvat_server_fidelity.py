@@ -1,8 +1,9 @@
 """Field-for-field comparison of what the emulator serves with what a real
-CVAT answered (``../shared/cvat/``): every field a real record has, ours has,
-with the same JSON type. The 2.23.1 recordings come first; the older
-skeleton label/annotation assets are compared too (minus ``score``, which
-2.23.1 no longer returns on shapes: see its recorded job annotations)."""
+CVAT 2.23.1 answered (our recordings, ``tests/recordings/2.23.1/``): every
+field a real record has, ours has, with the same JSON type. CVAT's own older
+skeleton label/annotation test assets are compared too where they exist
+(``../shared/cvat/``; minus ``score``, which 2.23.1 no longer returns on
+shapes: see its recorded job annotations)."""
 import io
 import json
 import os
@@ -11,9 +12,10 @@ import re
 import pytest
 from PIL import Image
 
-SHARED = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__)))), "shared", "cvat")
-RECORDED = os.path.join(SHARED, "recorded-2.23.1")
+from real_cvat import (cvat_asset, recorded, served_skeleton_annotations,
+                       served_skeleton_labels)
+
+RECORDED = os.path.dirname(recorded("2.23.1", "x"))
 NOT_IN_2_23_1 = {"score"}
 
 
@@ -242,25 +244,33 @@ def test_every_fiftyone_call_answers_like_2_23_1(cvat_server):
 
 
 def _real_labels():
-    return json.load(open(os.path.join(SHARED, "skeleton_labels.json")))["skeleton_labels"]
+    return cvat_asset("skeleton_labels.json")["skeleton_labels"]
 
 
 def _real_annotations():
-    return json.load(open(os.path.join(SHARED, "skeleton_annotations.json")))
+    return cvat_asset("skeleton_annotations.json")
 
 
-@pytest.mark.parametrize("index", range(5))
-def test_cvat_asset_skeleton_labels_have_our_shape(cvat_server, index):
-    real = _real_labels()[index]
-    spec = {"name": real["name"], "type": "skeleton", "attributes": [
-        {k: a[k] for k in ("name", "mutable", "input_type", "values", "default_value")}
-        for a in real["attributes"]],
+ATTR_KEYS = ("name", "mutable", "input_type", "values", "default_value")
+
+
+def _spec_from_served(real):
+    """The label spec a client would send to get ``real`` served back."""
+    def attrs(owner):
+        return [{k: a[k] for k in ATTR_KEYS} for a in owner["attributes"]]
+    names = {str(sub["id"]): sub["name"] for sub in real["sublabels"]}
+    return {
+        "name": real["name"], "type": "skeleton", "attributes": attrs(real),
         "sublabels": [{"name": sub["name"], "type": "points", "color": sub["color"],
-                       "attributes": [{k: a[k] for k in ("name", "mutable", "input_type", "values", "default_value")}
-                                      for a in sub["attributes"]]} for sub in real["sublabels"]],
-        "svg": re.sub(r'data-label-id="(\d+)"', lambda m: 'data-label-name="%s"' % next(
-            sub["name"] for sub in real["sublabels"] if str(sub["id"]) == m.group(1)), real["svg"])}
+                       "attributes": attrs(sub)} for sub in real["sublabels"]],
+        "svg": re.sub(r'data-label-id="(\d+)"',
+                      lambda m: 'data-label-name="%s"' % names[m.group(1)], real["svg"]),
+    }
+
+
+def assert_label_served_like(cvat_server, real):
     s = cvat_server.session()
+    spec = _spec_from_served(real)
     owner = "project_id" if "project_id" in real else "task_id"
     if owner == "project_id":
         oid = s.post("/api/projects", json={"name": "p", "labels": [spec]}).json()["id"]
@@ -271,47 +281,118 @@ def test_cvat_asset_skeleton_labels_have_our_shape(cvat_server, index):
     assert sorted(ours) == sorted(real)
     for r_sub, o_sub in zip(real["sublabels"], ours["sublabels"]):
         assert sorted(o_sub) == sorted(r_sub)
+    return ours
+
+
+RECORDED_LABELS = served_skeleton_labels("2.23.1")
+
+
+def test_recordings_hold_task_and_project_skeleton_labels():
+    owners = {"project_id" in label for _, label in RECORDED_LABELS}
+    assert owners == {True, False}
+
+
+@pytest.mark.parametrize("where,real", RECORDED_LABELS, ids=[w for w, _ in RECORDED_LABELS])
+def test_recorded_skeleton_labels_have_our_shape(cvat_server, where, real):
+    assert_label_served_like(cvat_server, real)
+
+
+def test_label_attributes_have_the_recorded_fields(cvat_server):
+    """posekit's run recorded a real label with attributes: the attribute and
+    sublabel field sets are the same in ours."""
+    with open(recorded("2.23.1", "posekit_calls_schema.json")) as f:
+        calls = json.load(f)["calls"]
+    (schema,) = [c for c in calls if c["method"] == "GET" and c["path"] == "/api/labels"]
+    real = next(r["results"][0] for r in schema["response_schemas"]
+                if r["results"][0]["attributes"])
+    s = cvat_server.session()
+    attr = {"name": "crowd", "mutable": False, "input_type": "checkbox",
+            "values": ["false"], "default_value": "false"}
+    spec = dict(SKELETON, attributes=[attr])
+    tid = s.post("/api/tasks", json={"name": "t", "labels": [spec]}).json()["id"]
+    (ours,) = s.get(f"/api/labels?task_id={tid}").json()["results"]
+    assert sorted(ours) == sorted(real)
+    assert sorted(ours["attributes"][0]) == sorted(real["attributes"][0])
+    assert sorted(ours["sublabels"][0]) == sorted(real["sublabels"][0])
+
+
+def _remap(obj, ids):
+    if isinstance(obj, dict):
+        out = {k: _remap(v, ids) for k, v in obj.items() if k not in ("id",) + tuple(NOT_IN_2_23_1)}
+        if "label_id" in obj:
+            out["label_id"] = ids[obj["label_id"]]
+        if "spec_id" in obj:
+            out["spec_id"] = ids[("attr", obj["spec_id"])]
+        return out
+    return [_remap(v, ids) for v in obj] if isinstance(obj, list) else obj
+
+
+def assert_annotations_served_like(cvat_server, real_label, real_body, frames):
+    """Uploads ``real_body``'s skeleton shapes and tracks under
+    ``real_label`` on ``frames`` images; ours has the same fields."""
+    s = cvat_server.session()
+    tid = s.post("/api/tasks", json={"name": "t", "labels": [_spec_from_served(real_label)]}).json()["id"]
+    s.post(f"/api/tasks/{tid}/data", data={"image_quality": 70},
+           files={f"client_files[{i}]": (f"{i}.jpg", jpeg(80, 60)) for i in range(frames)})
+    (ours_label,) = s.get(f"/api/labels?task_id={tid}").json()["results"]
+    ids = {real_label["id"]: ours_label["id"]}
+    ids.update({r["id"]: o["id"] for r, o in zip(real_label["sublabels"], ours_label["sublabels"])})
+    for r, o in zip([real_label] + real_label["sublabels"], [ours_label] + ours_label["sublabels"]):
+        ids.update({("attr", ra["id"]): oa["id"] for ra, oa in zip(r["attributes"], o["attributes"])})
+    shapes = [sh for sh in real_body["shapes"] if sh["label_id"] in ids]
+    tracks = [tr for tr in real_body["tracks"] if tr["label_id"] in ids]
+    r = s.put(f"/api/tasks/{tid}/annotations",
+              json={"shapes": _remap(shapes, ids), "tracks": _remap(tracks, ids)})
+    assert r.status_code == 200, r.text
+    job_id = s.get(f"/api/jobs?task_id={tid}").json()["results"][0]["id"]
+    ours = s.get(f"/api/jobs/{job_id}/annotations").json()
+    assert_same_shape(shapes, ours["shapes"], "$.shapes", skip=NOT_IN_2_23_1)
+    assert_same_shape(tracks, ours["tracks"], "$.tracks", skip=NOT_IN_2_23_1)
+    for real_shape, our_shape in zip(shapes, ours["shapes"]):
+        assert sorted(set(our_shape) | NOT_IN_2_23_1) == sorted(set(real_shape) | NOT_IN_2_23_1)
+    for real_track, our_track in zip(tracks, ours["tracks"]):
+        assert sorted(our_track) == sorted(real_track)
+    return shapes, tracks
+
+
+# Single-job recordings: the whole task is one job, as in the replay. Not
+# video_skeleton_tracks_variants: its track V2 has no element for node e,
+# which real CVAT accepts and the emulator refuses (400), a gap of the
+# emulator's track support (issue 15), not of the field shapes checked here.
+RECORDED_ANNOTATIONS = [
+    (w, labels, body) for w, labels, body in served_skeleton_annotations("2.23.1")
+    if w.split(": ")[0].split("/")[1] in (
+        "image_skeleton_shapes.json", "video_skeleton_tracks_single_job.json")
+    and w.endswith("GET job annotations")
+]
+
+
+@pytest.mark.parametrize("where,labels,body", RECORDED_ANNOTATIONS,
+                         ids=[w for w, _, _ in RECORDED_ANNOTATIONS])
+def test_recorded_skeleton_shapes_and_tracks_have_our_shape(cvat_server, where, labels, body):
+    (label,) = [l for l in labels.values() if l["type"] == "skeleton"]
+    frames = 1 + max([sh["frame"] for sh in body["shapes"]] +
+                     [sh["frame"] for tr in body["tracks"] for sh in tr["shapes"]])
+    shapes, tracks = assert_annotations_served_like(cvat_server, label, body, max(frames, 30 if body["tracks"] else 1))
+    assert shapes or tracks
+
+
+def test_recorded_annotations_hold_shapes_and_tracks():
+    assert any(body["shapes"] for _, _, body in RECORDED_ANNOTATIONS)
+    assert any(body["tracks"] for _, _, body in RECORDED_ANNOTATIONS)
+    # the tracks' elements carry their own keyframes, as skeleton tracks do
+    assert any(tr["elements"] and tr["elements"][0]["shapes"]
+               for _, _, body in RECORDED_ANNOTATIONS for tr in body["tracks"])
+
+
+@pytest.mark.parametrize("index", range(5))
+def test_cvat_asset_skeleton_labels_have_our_shape(cvat_server, index):
+    assert_label_served_like(cvat_server, _real_labels()[index])
 
 
 def test_cvat_asset_skeleton_shapes_and_tracks_have_our_shape(cvat_server):
     """Upload label 22's skeleton shapes and tracks (job 18) and compare."""
     real_label = next(lab for lab in _real_labels() if lab["id"] == 22)
     real_job = _real_annotations()["job"]["18"]
-    s = cvat_server.session()
-    spec = {"name": "s2", "type": "skeleton", "attributes": [
-        {k: a[k] for k in ("name", "mutable", "input_type", "values", "default_value")}
-        for a in real_label["attributes"]],
-        "sublabels": [{"name": sub["name"], "type": "points", "attributes": [
-            {k: a[k] for k in ("name", "mutable", "input_type", "values", "default_value")}
-            for a in sub["attributes"]]} for sub in real_label["sublabels"]],
-        "svg": "".join(f'<circle data-type="element node" data-node-id="{i + 1}" data-label-name="{sub["name"]}"></circle>'
-                       for i, sub in enumerate(real_label["sublabels"]))}
-    tid = s.post("/api/tasks", json={"name": "t", "labels": [spec]}).json()["id"]
-    s.post(f"/api/tasks/{tid}/data", data={"image_quality": 70},
-           files={f"client_files[{i}]": (f"{i}.jpg", jpeg(800, 600)) for i in range(8)})
-    (ours_label,) = s.get(f"/api/labels?task_id={tid}").json()["results"]
-    label_map = {real_label["id"]: ours_label["id"]}
-    label_map.update({r["id"]: o["id"] for r, o in zip(real_label["sublabels"], ours_label["sublabels"])})
-    attr_map = {r["id"]: o["id"] for r, o in zip(real_label["attributes"], ours_label["attributes"])}
-    for r, o in zip(real_label["sublabels"], ours_label["sublabels"]):
-        attr_map.update({ra["id"]: oa["id"] for ra, oa in zip(r["attributes"], o["attributes"])})
-
-    def remap(obj):
-        if isinstance(obj, dict):
-            out = {k: remap(v) for k, v in obj.items() if k not in ("id",) + tuple(NOT_IN_2_23_1)}
-            if "label_id" in obj:
-                out["label_id"] = label_map[obj["label_id"]]
-            if "spec_id" in obj:
-                out["spec_id"] = attr_map[obj["spec_id"]]
-            return out
-        return [remap(v) for v in obj] if isinstance(obj, list) else obj
-
-    r = s.put(f"/api/tasks/{tid}/annotations",
-              json={"shapes": remap(real_job["shapes"]), "tracks": remap(real_job["tracks"])})
-    assert r.status_code == 200, r.text
-    job_id = s.get(f"/api/jobs?task_id={tid}").json()["results"][0]["id"]
-    ours = s.get(f"/api/jobs/{job_id}/annotations").json()
-    assert_same_shape(real_job["shapes"], ours["shapes"], "$.shapes", skip=NOT_IN_2_23_1)
-    assert_same_shape(real_job["tracks"], ours["tracks"], "$.tracks", skip=NOT_IN_2_23_1)
-    for real_shape, our_shape in zip(real_job["shapes"], ours["shapes"]):
-        assert sorted(set(our_shape) | NOT_IN_2_23_1) == sorted(set(real_shape) | NOT_IN_2_23_1)
+    shapes, tracks = assert_annotations_served_like(cvat_server, real_label, real_job, 8)
+    assert shapes and tracks

@@ -1,12 +1,8 @@
 """Skeleton SVGs as CVAT expects them, and parsing what CVAT serves back."""
-import json
-import os
-
 import pytest
 
 from posekit.cvat import svg
-
-SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "cvat")
+from real_cvat import VERSIONS, cvat_asset, served_skeleton_labels
 
 
 def test_build_svg_has_nodes_in_order_and_edges():
@@ -71,18 +67,34 @@ def test_node_order_by_name_when_svg_is_unrewritten():
     assert svg.node_order(label) == [4, 3]
 
 
-def test_real_cvat_skeleton_labels_parse():
-    path = os.path.join(SHARED, "skeleton_labels.json")
-    if not os.path.exists(path):
-        pytest.fail("reference file missing: %s" % path)
-    with open(path) as f:
-        data = json.load(f)
-    labels = data["skeleton_labels"]
+def assert_skeleton_label_parses(label):
+    """Every sublabel is a node in order, every edge joins two known nodes."""
+    order = svg.node_order(label)
+    assert sorted(order) == sorted(s["id"] for s in label["sublabels"])
+    parsed = svg.parse_svg(label["svg"])
+    assert parsed.edges
+    for a, b in parsed.edges:
+        assert a in parsed.label_ids and b in parsed.label_ids
+
+
+RECORDED_LABELS = [item for v in VERSIONS for item in served_skeleton_labels(v)]
+
+
+def test_recordings_hold_skeleton_labels_of_both_versions():
+    assert {where.split("/")[0] for where, _ in RECORDED_LABELS} == set(VERSIONS)
+
+
+@pytest.mark.parametrize("where,label", RECORDED_LABELS, ids=[w for w, _ in RECORDED_LABELS])
+def test_recorded_cvat_skeleton_labels_parse(where, label):
+    assert_skeleton_label_parses(label)
+    # the served svg names nodes by label id: our order follows it
+    parsed = svg.parse_svg(label["svg"])
+    assert svg.node_order(label) == [parsed.label_ids[n] for n in parsed.node_ids]
+
+
+def test_cvat_asset_skeleton_labels_parse():
+    labels = cvat_asset("skeleton_labels.json")["skeleton_labels"]
     skeletons = [l for l in labels if isinstance(l, dict) and l.get("type") == "skeleton"]
     assert skeletons
     for label in skeletons:
-        order = svg.node_order(label)
-        assert sorted(order) == sorted(s["id"] for s in label["sublabels"])
-        parsed = svg.parse_svg(label["svg"])
-        for a, b in parsed.edges:
-            assert a in parsed.label_ids and b in parsed.label_ids
+        assert_skeleton_label_parses(label)
