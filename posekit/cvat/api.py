@@ -86,6 +86,10 @@ class PosekitCVATAPI(CVATAnnotationAPI):
                 "FIFTYONE_CVAT_EMAIL) and FIFTYONE_CVAT_PASSWORD (plugin "
                 "secrets or environment variables)"
             )
+        if email and not username:
+            # CVAT logs in by email + password (a blank username is allowed);
+            # FiftyOne's client would prompt "Username:" on stdin without one
+            username = ""
         super().__init__(
             name,
             url,
