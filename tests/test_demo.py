@@ -1,5 +1,6 @@
 """The demo: a local dataset with real photos, and the App served with posekit."""
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -37,6 +38,72 @@ def _get(url):
         return r.status, r.read()
 
 
+def _demo(*args, timeout=180):
+    return subprocess.run(
+        [sys.executable, "-m", "posekit.demo", *args], cwd=REPO_DIR,
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout,
+    )
+
+
+def test_demo_restart_keeps_the_dataset_and_reset_rebuilds_it():
+    import fiftyone as fo
+
+    name = f"posekit-demo-{uuid.uuid4().hex[:6]}"
+    try:
+        first = _demo("--name", name, "--no-wait")
+        assert first.returncode == 0, first.stderr[-2000:]
+        # it says where it writes: the database and the media folder
+        media = os.path.join(fo.config.default_dataset_dir, name + "-media")
+        assert f"dataset '{name}' in the database at {os.environ['FIFTYONE_DATABASE_URI']}" in first.stdout
+        assert f"photos in {media}" in first.stdout
+        assert "samples, built" in first.stdout
+        ds = fo.load_dataset(name)
+        sample = ds.first()
+        sample.tags.append("my-tag")
+        sample.save()
+
+        again = _demo("--name", name, "--no-wait")
+        assert again.returncode == 0, again.stderr[-2000:]
+        assert "kept as you left it (--reset rebuilds it)" in again.stdout
+        ds.reload()
+        assert ds.count_sample_tags() == {"my-tag": 1}
+        assert "oldest supported" not in again.stdout + again.stderr
+
+        reset = _demo("--name", name, "--no-wait", "--reset")
+        assert reset.returncode == 0, reset.stderr[-2000:]
+        assert "samples, rebuilt" in reset.stdout
+        assert fo.load_dataset(name).count_sample_tags() == {}
+    finally:
+        if fo.dataset_exists(name):
+            fo.delete_dataset(name)
+
+
+def _check_busy(port, started):
+    out = _demo("--port", str(port), timeout=30)
+    elapsed = time.time() - started
+    lines = (out.stdout + out.stderr).strip().splitlines()
+    return out.returncode, lines, elapsed
+
+
+def test_demo_refuses_a_busy_port_at_once():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        rc, lines, elapsed = _check_busy(port, time.time())
+    assert rc == 1
+    assert len(lines) == 1, lines
+    (line,) = lines
+    assert line.startswith(f"posekit demo: port {port} is in use: try --port ")
+    suggested = int(line.rsplit(" ", 1)[1])
+    assert suggested != port
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", suggested))  # the suggestion is free
+    assert elapsed < 5, f"took {elapsed:.1f}s"
+
+
 def test_demo_command_serves_the_app_with_the_plugin():
     port = free_port()
     name = f"posekit-demo-{uuid.uuid4().hex[:6]}"
@@ -44,12 +111,14 @@ def test_demo_command_serves_the_app_with_the_plugin():
         [sys.executable, "-m", "posekit.demo", "--port", str(port),
          "--name", name],
         cwd=REPO_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True,
+        text=True, start_new_session=True,
     )
     try:
         url = None
+        head = ""
         deadline = time.time() + 120
         for line in proc.stdout:
+            head += line
             if "open http://" in line:
                 url = line.split("open ", 1)[1].split()[0]
                 break
@@ -70,6 +139,27 @@ def test_demo_command_serves_the_app_with_the_plugin():
         with urllib.request.urlopen(req, timeout=30) as r:
             listed = r.read().decode()
         assert "@posekit/skeletons/define_skeleton" in listed
+
+        # a second demo on the same port refuses, naming the App already there
+        started = time.time()
+        rc, lines, elapsed = _check_busy(port, started)
+        assert rc == 1 and len(lines) == 1, lines
+        assert lines[0].startswith(
+            f"posekit demo: port {port} is in use (a FiftyOne App is already "
+            "running there): try --port ")
+        assert elapsed < 5, f"took {elapsed:.1f}s"
+
+        # Ctrl+C in the terminal (SIGINT to the whole group): a quiet exit
+        os.killpg(proc.pid, signal.SIGINT)
+        rest = proc.communicate(timeout=30)[0]
+        assert proc.returncode == 0, rest
+        assert "Traceback" not in rest and "KeyboardInterrupt" not in rest, rest
+        assert rest.strip().endswith("posekit demo: stopped")
+        printed = head + rest
+        for noise in ("ssh", "oldest supported", "Could not connect", "Computing metadata"):
+            assert noise not in printed, printed
+        assert [l for l in printed.splitlines() if "http://" in l] == [
+            f"posekit demo: open {url} (Ctrl+C to stop)"]
     finally:
         proc.terminate()
         try:
