@@ -52,7 +52,7 @@ if [ ! -f "$(stamp "$WANT")" ]; then
   if [ "$WANT" = test ]; then
     say "installing cvat-sdk==2.73.0 apart in $VENV/cvat-sdk-2.73.0: the contract tests check the emulator against a second CVAT client"
     rm -rf "$VENV/cvat-sdk-2.73.0"
-    pip_q --target "$VENV/cvat-sdk-2.73.0" "cvat-sdk==2.73.0"
+    pip_q --no-warn-conflicts --target "$VENV/cvat-sdk-2.73.0" "cvat-sdk==2.73.0"
   fi
   "$PY" -c "import fiftyone, posekit" # fail here, not later, if the install did not take
   for set in $covers; do touch "$(stamp "$set")"; done

@@ -148,7 +148,8 @@ def playwright_instance():
 def browser(playwright_instance):
     """Headless Debian Chromium."""
     if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: run scripts/setup.sh --test")
+        pytest.fail("Chromium is missing: apt-get install --no-install-recommends chromium"
+                    f" (as root; expected at {CHROMIUM})")
     browser = playwright_instance.chromium.launch(
         executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
     )
