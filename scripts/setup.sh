@@ -67,7 +67,8 @@ if [ "$(uname -s)" = "Linux" ] && ! "$PY" scripts/check_mongod.py >/dev/null 2>&
 fi
 
 # Browser tests drive the App in Debian's chromium (never `playwright install`).
-if [ "$WANT" = test ] && [ "$(uname -s)" = "Linux" ] && [ ! -x /usr/bin/chromium ]; then
+CHROMIUM=${POSEKIT_CHROMIUM:-/usr/bin/chromium}
+if [ "$WANT" = test ] && [ "$(uname -s)" = "Linux" ] && [ ! -x "$CHROMIUM" ]; then
   SUDO=""
   if [ "$(id -u)" != 0 ]; then
     if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then SUDO=sudo; else SUDO=none; fi

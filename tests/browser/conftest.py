@@ -22,7 +22,7 @@ from browser import helpers
 
 REPO_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ARTIFACTS_DIR = os.path.join(REPO_DIR, "test-artifacts", "browser")
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = os.environ.get("POSEKIT_CHROMIUM", "/usr/bin/chromium")  # Debian's
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
