@@ -4,7 +4,8 @@
 to ship and are read from ``../shared/cvat/`` beside the repository where it
 exists (CI has it). Where it does not, the tests that need an asset are
 reported as skipped with the reason; every fact they check is also checked on
-our recordings."""
+our recordings. ``POSEKIT_REQUIRE_CVAT_ASSETS=1`` (set by ``.ci/run``) makes
+a missing asset a failure instead."""
 import glob
 import json
 import os
@@ -77,9 +78,11 @@ def cvat_asset(name):
     it is absent (it shows in the pytest summary)."""
     path = os.path.join(CVAT_ASSETS, name)
     if not os.path.exists(path):
-        pytest.skip(
-            f"CVAT's own test asset {name} is not in the repository (not ours to "
-            f"ship) and {CVAT_ASSETS} does not exist here; the same facts are "
-            "checked on tests/recordings/")
+        why = (f"CVAT's own test asset {name} is not in the repository (not ours "
+               f"to ship) and {CVAT_ASSETS} does not exist here; the same facts "
+               "are checked on tests/recordings/")
+        if os.environ.get("POSEKIT_REQUIRE_CVAT_ASSETS"):  # CI has them
+            pytest.fail(why)
+        pytest.skip(why)
     with open(path) as f:
         return json.load(f)
