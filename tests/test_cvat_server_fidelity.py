@@ -12,10 +12,10 @@ import re
 import pytest
 from PIL import Image
 
-from real_cvat import (cvat_asset, recorded, served_skeleton_annotations,
+from real_cvat import (RECORDINGS, cvat_asset, recorded, served_skeleton_annotations,
                        served_skeleton_labels)
 
-RECORDED = os.path.dirname(recorded("2.23.1", "x"))
+RECORDED = os.path.join(RECORDINGS, "2.23.1")
 NOT_IN_2_23_1 = {"score"}
 
 
