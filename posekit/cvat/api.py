@@ -73,7 +73,7 @@ class PosekitCVATAPI(CVATAnnotationAPI):
         self._request_timeout = request_timeout
         self._processing_timeout = processing_timeout
         self.max_workers = max(1, int(max_workers or 1))
-        self._secrets = [s for s in (password,) if s]
+        self._passwords = [s for s in (password,) if s]
         self.created_task_ids = []
         self.created_project_ids = []
         if not url:
@@ -101,7 +101,7 @@ class PosekitCVATAPI(CVATAnnotationAPI):
 
     def _scrub(self, text):
         text = str(text)
-        for secret in self._secrets + self._session_secrets():
+        for secret in self._passwords + self._session_secrets():
             if secret:
                 text = text.replace(secret, "***")
         return text
