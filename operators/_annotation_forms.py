@@ -12,7 +12,8 @@ import os
 import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
-from posekit import tagging
+from posekit import fo_compat, tagging
+from posekit import skeleton_store as store
 from posekit.cvat import runs
 from posekit.cvat.api import CVATError
 from posekit.cvat.backend import BACKEND_NAME, CREDENTIAL_ENV_VARS
@@ -78,13 +79,10 @@ def _tag_target(ctx):
 
 def _request_target(ctx, dataset=None):
     """The samples to send, on ``dataset`` (default: the shared one)."""
-    import fiftyone as fo
-
     if dataset is None:
         dataset, view = ctx.dataset, ctx.view
     else:
-        stages = ctx.view._serialize() if isinstance(ctx.view, fo.DatasetView) else []
-        view = fo.DatasetView._build(dataset, stages)
+        view = fo_compat.view_on(dataset, ctx.view)
     target = ctx.params.get("target") or _default_request_target(ctx)
     if target == "SELECTED":
         if not ctx.selected:
@@ -117,10 +115,7 @@ def _progress(ctx):
 
 
 def _keypoint_fields(dataset):
-    import fiftyone as fo
-
-    schema = dataset.get_field_schema(embedded_doc_type=fo.Keypoints)
-    return sorted(schema)
+    return store.keypoint_fields(dataset, lists_only=True)
 
 
 def _posekit_runs(dataset):

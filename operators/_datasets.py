@@ -1,7 +1,7 @@
 """Dataset access for operators that write dataset-level records."""
 import contextlib
 
-import fiftyone as fo
+from posekit import fo_compat
 
 
 @contextlib.contextmanager
@@ -11,10 +11,12 @@ def own_dataset(ctx):
 
     The App server shares one dataset object between concurrent requests and
     reloads it at each one: a reload landing between a change and its save
-    drops the change. The shared object is reloaded afterwards, so callers
-    see the result.
+    drops the change. Afterwards the shared object is reloaded and forgets
+    its cached run results, so callers (and FiftyOne's ``load_annotations``
+    on it) see the result, never a stale run.
     """
     try:
-        yield fo.Dataset._make_instance(ctx.dataset.name, False)
+        yield fo_compat.private_dataset(ctx.dataset.name)
     finally:
         ctx.dataset.reload()
+        fo_compat.forget_cached_runs(ctx.dataset)

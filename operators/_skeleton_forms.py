@@ -1,6 +1,5 @@
 """Form and save helpers shared by the skeleton operators (target choice,
 checks against the dataset, flags on invalid inputs, the saved summary)."""
-import re
 import time
 from html import escape
 
@@ -78,7 +77,6 @@ def _target_inputs(inputs, ctx, existing_only=False):
     return target, field, field_prop
 
 
-_FIELD_NAME = re.compile(r"^[^\W_]\w*$")
 def _existing_target_inputs(inputs, ctx):
     """Adds ``target``/``field`` choosing an existing skeleton, flagged when
     there is none; returns ``(field, exists)``."""
@@ -102,7 +100,7 @@ def _stored_counts(ds, field, fresh):
     for ``_COUNTS_TTL`` seconds, so they stay fast on big datasets."""
     if fresh:
         return store.counts_for_target(ds, field)
-    key = (ds._doc.id, field)
+    key = (ds.name, ds.created_at, field)
     hit = _counts_cache.get(key)
     if hit and time.monotonic() - hit[0] < _COUNTS_TTL:
         return hit[1]
@@ -114,12 +112,9 @@ def _stored_counts(ds, field, fresh):
 def _check_target(ctx, skeleton, field, fresh):
     """Validation problems of ``skeleton`` for this dataset target."""
     ds = ctx.dataset
-    if field and not _FIELD_NAME.match(field):
-        problem = pk.Problem(
-            "field", "bad_field_name",
-            f"{field!r} is not a usable field name: use letters, digits and "
-            "underscores, not starting with an underscore",
-        )
+    bad_name = store.field_name_error(field) if field else None
+    if bad_name:
+        problem = pk.Problem("field", "bad_field_name", bad_name)
         return [problem] + pk.validate(skeleton), False
     kind = store.field_kind(ds, field) if field else None
     counts = _stored_counts(ds, field, fresh) if kind is None else set()

@@ -194,8 +194,23 @@ class LoadSkeletonAnnotation(foo.Operator):
         inputs = types.Object()
         _secrets_notice(inputs, ctx)
         _run_choice(inputs, ctx)
+        dest_prop = inputs.str(
+            "dest_field", label="Load into another field (optional)",
+            description="A new or existing Keypoints field; empty loads into "
+            "the run's field",
+        )
+        dest_field = (ctx.params.get("dest_field") or "").strip()
+        if dest_field:
+            try:
+                runs.validate_field_name(ctx.dataset, dest_field)
+            except ValueError as e:
+                dest_prop.invalid = True
+                dest_prop.error_message = str(e)
         unexpected = types.RadioGroup()
-        unexpected.add_choice("keep", label="Keep unexpected labels in a new field")
+        unexpected.add_choice(
+            "keep", label="Keep unexpected labels in a new field",
+            description="Boxes, polygons and polylines drawn in CVAT go to "
+            "fields named 'detections' and 'polylines'")
         unexpected.add_choice("ignore", label="Ignore unexpected labels")
         inputs.enum("unexpected", unexpected.values(), default="keep",
                     label="Unexpected labels", view=unexpected)
@@ -205,11 +220,14 @@ class LoadSkeletonAnnotation(foo.Operator):
     def execute(self, ctx):
         anno_key = ctx.params["anno_key"]
         creds = _credentials(ctx)
-        with _clean_errors(ctx), progress_callback(_progress(ctx)), \
-                own_dataset(ctx) as dataset:
+        # on the shared dataset object: labels and the run's results are
+        # their own documents (no dataset-document save to race with), and
+        # the results get cached where FiftyOne's load_annotations looks
+        with _clean_errors(ctx), progress_callback(_progress(ctx)):
             runs.load_annotation(
-                dataset,
+                ctx.dataset,
                 anno_key,
+                dest_field=(ctx.params.get("dest_field") or "").strip() or None,
                 unexpected=ctx.params.get("unexpected") or "keep",
                 cleanup=bool(ctx.params.get("cleanup")),
                 credentials=creds,

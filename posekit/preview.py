@@ -4,7 +4,7 @@ default, with flip pairs), and the panel data (``image`` SVG data URI,
 ``summary`` Markdown, ``scene``)."""
 from dataclasses import dataclass
 
-from posekit import drawing, scene as pk_scene
+from posekit import drawing, fo_compat, scene as pk_scene
 from posekit.layout import default_layout
 from posekit.markdown import md_escape
 from posekit.skeleton_store import load_skeleton
@@ -34,8 +34,7 @@ def fetch(collection, field, sample_id=None, index=0):
     else:
         view = collection.skip(max(int(index), 0)).limit(1)
     paths = ["_id", "filepath", "metadata"] + ([field] if field else [])
-    # _raw: plain dicts, no label objects (FiftyOne >=1.22,<1.23, pinned)
-    columns = view.values(paths, _raw=True)
+    columns = fo_compat.raw_values(view, paths)
     if not columns[0]:
         return None
     meta = columns[2][0] or {}

@@ -3,6 +3,8 @@ they hold, and :class:`posekit.skeleton.Skeleton` saved as FiftyOne's
 ``skeletons`` / ``default_skeleton`` with posekit's record of group names in
 ``dataset.info["posekit"]["skeletons"][key]`` (see :mod:`posekit.skeleton`).
 """
+import re
+
 from posekit.skeleton import Skeleton
 from posekit.templates import find_template
 
@@ -10,12 +12,31 @@ DEFAULT_KEY = "default"
 INFO_KEY = "posekit"
 
 
-def keypoint_fields(dataset):
-    """Names of the dataset's top-level ``Keypoint``/``Keypoints`` fields."""
+_FIELD_NAME = re.compile(r"^[^\W\d_]\w*$")
+
+
+def field_name_error(name):
+    """Why ``name`` cannot name a new keypoints field, or None if it can.
+
+    One rule for every operator that may create a field: a letter, then
+    letters, digits or underscores (a Python identifier, so
+    ``sample.<name>`` works, and not private like FiftyOne's ``_id``).
+    """
+    if isinstance(name, str) and _FIELD_NAME.match(name):
+        return None
+    return (
+        "%r is not a usable field name: use letters, digits and underscores, "
+        "starting with a letter" % (name,)
+    )
+
+
+def keypoint_fields(dataset, lists_only=False):
+    """Names of the dataset's top-level ``Keypoints`` (and, unless
+    ``lists_only``, ``Keypoint``) fields, sorted."""
     import fiftyone as fo
 
     names = []
-    for cls in (fo.Keypoints, fo.Keypoint):
+    for cls in (fo.Keypoints,) if lists_only else (fo.Keypoints, fo.Keypoint):
         names += list(dataset.get_field_schema(embedded_doc_type=cls))
     return sorted(set(names))
 
@@ -39,32 +60,18 @@ def stored_point_counts(dataset, field, limit=None):
     """The set of ``len(points)`` over keypoints stored in ``field`` (in the
     first ``limit`` samples only, if given: a quick check for forms)."""
     import fiftyone as fo
+    from fiftyone import ViewField as F
 
     f = dataset.get_field(field)
     if f is None:
         return set()
-    size = {
-        "$cond": [{"$isArray": "$$p.points"}, {"$size": "$$p.points"}, None]
-    }
+    size = F("points").is_array().if_else(F("points").length(), None)
     if f.document_type is fo.Keypoints:
-        sizes = {
-            "$map": {
-                "input": {"$ifNull": [f"${field}.keypoints", []]},
-                "as": "p",
-                "in": size,
-            }
-        }
+        expr = F(field + ".keypoints").map(size)
     else:
-        sizes = [{"$let": {"vars": {"p": f"${field}"}, "in": size}}]
-    pipeline = [{"$limit": int(limit)}] if limit else []
-    pipeline += [
-        {"$project": {"_id": 0, "_v": sizes}},
-        {"$unwind": "$_v"},
-        {"$match": {"_v": {"$ne": None}}},
-        {"$group": {"_id": "$_v"}},
-    ]
-    coll = dataset._dataset._sample_collection
-    return {d["_id"] for d in coll.aggregate(pipeline)}
+        expr = F(field).apply(size)
+    view = dataset.limit(int(limit)) if limit else dataset
+    return {c for c in view.distinct(expr) if c is not None}
 
 
 def counts_for_target(dataset, field=None, limit=None):

@@ -1,4 +1,5 @@
-"""A CVAT REST client for posekit: FiftyOne's ``CVATAnnotationAPI`` with
+"""A CVAT REST client for posekit: FiftyOne's ``CVATAnnotationAPI`` (through
+:class:`posekit.fo_compat.CVATAnnotationAPI`) with
 timeouts on every request, ``/api/requests/{rq_id}`` waits with a deadline,
 errors that never carry credentials, and concurrent job downloads.
 """
@@ -9,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 import requests
-from fiftyone.utils.cvat import CVATAnnotationAPI
+from posekit.fo_compat import CVATAnnotationAPI
 
 logger = logging.getLogger(__name__)
 
@@ -71,8 +72,8 @@ class PosekitCVATAPI(CVATAnnotationAPI):
     ):
         self._request_timeout = request_timeout
         self._processing_timeout = processing_timeout
-        self._max_workers = max(1, int(max_workers or 1))
-        self._secrets = [s for s in (password,) if s]
+        self.max_workers = max(1, int(max_workers or 1))
+        self._passwords = [s for s in (password,) if s]
         self.created_task_ids = []
         self.created_project_ids = []
         if not url:
@@ -104,13 +105,13 @@ class PosekitCVATAPI(CVATAnnotationAPI):
 
     def _scrub(self, text):
         text = str(text)
-        for secret in self._secrets + self._session_secrets():
+        for secret in self._passwords + self._session_secrets():
             if secret:
                 text = text.replace(secret, "***")
         return text
 
     def _session_secrets(self):
-        session = getattr(self, "_session", None)
+        session = self.session
         if session is None:
             return []
         out = [v for k, v in session.headers.items() if k.lower() in (
@@ -118,11 +119,11 @@ class PosekitCVATAPI(CVATAnnotationAPI):
         out += [c.value for c in session.cookies]
         return [v for v in out if isinstance(v, str) and len(v) >= 8]
 
-    def _make_request(self, request_method, url, print_error_info=True, **kwargs):
+    def make_request(self, request_method, url, **kwargs):
         kwargs.setdefault("timeout", self._request_timeout)
         method = getattr(request_method, "__name__", "request").upper()
         where = "%s %s" % (method, urlsplit(url).path)
-        server = safe_url(self._url)
+        server = safe_url(self.server_url)
         try:
             response = request_method(url, verify=False, **kwargs)
         except requests.exceptions.Timeout:
@@ -226,7 +227,7 @@ class PosekitCVATAPI(CVATAnnotationAPI):
         self.created_task_ids = []
         self.created_project_ids = []
 
-    def _is_empty_project(self, project_id):
+    def is_empty_project(self, project_id):
         # CVAT 2.x reports ``tasks`` as ``{"count", "url"}``, which FiftyOne
         # 1.22 takes for "not empty"
         if not self.project_exists(project_id):
@@ -300,7 +301,7 @@ class PosekitCVATAPI(CVATAnnotationAPI):
         if frame_step is not None:
             data["frame_filter"] = "step=%d" % frame_step
 
-        files, open_files = self._parse_local_files(paths)
+        files, open_files = self.open_local_files(paths)
         try:
             resp = self.post(self.task_data_url(task_id), data=data, files=files)
         finally:
@@ -315,7 +316,7 @@ class PosekitCVATAPI(CVATAnnotationAPI):
         if rq_id:
             self.wait_for_request(rq_id, task_id)
 
-        job_ids = self._get_job_ids(task_id)
+        job_ids = self.job_ids(task_id)
         deadline = time.monotonic() + self._processing_timeout
         while not job_ids:
             if time.monotonic() > deadline:
@@ -324,7 +325,7 @@ class PosekitCVATAPI(CVATAnnotationAPI):
                     % (task_id, self._processing_timeout)
                 )
             time.sleep(0.5)
-            job_ids = self._get_job_ids(task_id)
+            job_ids = self.job_ids(task_id)
 
         if job_assignees:
             for idx, job_id in enumerate(job_ids):
@@ -339,9 +340,7 @@ class PosekitCVATAPI(CVATAnnotationAPI):
         return job_ids
 
     def get_user_id(self, username):
-        return self._get_value_update_map(
-            username, self._user_id_map, "username", self.user_search_url
-        )
+        return self.lookup_user_id(username)
 
     # -- downloads ------------------------------------------------------------
 
@@ -350,11 +349,11 @@ class PosekitCVATAPI(CVATAnnotationAPI):
         in order. Bodies wait as compact bytes and are decoded one at a time,
         so memory stays near one decoded body."""
         urls = list(urls)
-        if len(urls) <= 1 or self._max_workers == 1:
+        if len(urls) <= 1 or self.max_workers == 1:
             for u in urls:
                 yield self.get(u).json()
             return
-        workers = min(self._max_workers, len(urls))
+        workers = min(self.max_workers, len(urls))
         fetch = lambda u: self.get(u).content  # noqa: E731
         with ThreadPoolExecutor(workers) as pool:
             pending = [pool.submit(fetch, u) for u in urls[:workers]]

@@ -111,18 +111,19 @@ class PosekitCVATBackend(fouc.CVATBackend):
     """CVAT annotation backend that sends keypoints as native skeletons."""
 
     @property
-    def _skeleton_mode(self):
+    def skeleton_mode(self):
+        """Whether the run sends native skeletons (else FiftyOne's points)."""
         return self.config.mode == "skeleton"
 
     @property
     def supported_media_types(self):
-        if self._skeleton_mode:
+        if self.skeleton_mode:
             return [fom.IMAGE]
         return super().supported_media_types
 
     @property
     def supported_label_types(self):
-        if self._skeleton_mode:
+        if self.skeleton_mode:
             return ["keypoint", "keypoints"]
         return super().supported_label_types
 
@@ -156,7 +157,7 @@ class PosekitCVATBackend(fouc.CVATBackend):
         created so far are deleted and the run is unregistered."""
         api = None
         try:
-            if self._skeleton_mode:
+            if self.skeleton_mode:
                 plan = plan_skeleton_upload(samples, self.config)
             else:
                 plan = None
@@ -165,12 +166,10 @@ class PosekitCVATBackend(fouc.CVATBackend):
             if plan is not None:
                 results = upload_skeleton_samples(api, samples, anno_key, self, plan)
             else:
-                results = api.upload_samples(samples, anno_key, self)
-                results.__class__ = PosekitCVATAnnotationResults
+                results = _posekit_results(api.upload_samples(samples, anno_key, self))
         except Exception:
             if api is not None:
                 api.rollback()
-            self._api = None
             _forget_run(self, samples, anno_key)
             raise
 
@@ -181,8 +180,12 @@ class PosekitCVATBackend(fouc.CVATBackend):
         return results
 
     def download_annotations(self, results):
+        """What FiftyOne's ``load_annotations`` merges: in skeleton mode
+        posekit's download (:func:`posekit.cvat.download.download_skeleton_annotations`),
+        the same one posekit's own load path
+        (:func:`posekit.cvat.load.load_run`) merges in bulk."""
         api = self.connect_to_api()
-        if not self._skeleton_mode:
+        if not self.skeleton_mode:
             return super().download_annotations(results)
         return download_skeleton_annotations(api, results)
 
@@ -190,17 +193,23 @@ class PosekitCVATBackend(fouc.CVATBackend):
 class PosekitCVATAnnotationResults(fouc.CVATAnnotationResults):
     """Results of a posekit CVAT run (task, job and frame maps)."""
 
-    def get_status(self):
-        """Status per label field and task: name, status, and per-job state,
-        stage and assignee."""
-        return self._get_status()
+
+def _posekit_results(stock):
+    """FiftyOne's CVAT results of a points-mode upload as posekit's."""
+    return PosekitCVATAnnotationResults(
+        stock.samples, stock.config, stock.key, stock.id_map,
+        server_id_map=stock.server_id_map, project_ids=stock.project_ids,
+        task_ids=stock.task_ids, job_ids=stock.job_ids,
+        frame_id_map=stock.frame_id_map, labels_task_map=stock.labels_task_map,
+        backend=stock.backend,
+    )
 
 
 def _forget_run(backend, samples, anno_key):
     if anno_key is None:
         return
     try:
-        if anno_key in samples._root_dataset.list_annotation_runs():
+        if anno_key in samples.list_annotation_runs():
             backend.delete_run(samples, anno_key, cleanup=False)
     except Exception as e:  # never mask the original error
         logger.warning("Could not unregister run %r: %s", anno_key, e)

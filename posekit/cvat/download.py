@@ -1,14 +1,24 @@
-"""Skeleton-mode download and merge: CVAT jobs fetched concurrently, parsed
-into keypoints in skeleton order (by sublabel id), merged into the run's field
-in one bulk write."""
+"""Skeleton-mode download: CVAT jobs fetched concurrently and parsed into
+keypoints in skeleton order (by sublabel id), as database dicts. Nothing here
+writes to the dataset: :mod:`posekit.cvat.load` merges.
+
+FiftyOne's own CVAT parsing (``fiftyone.utils.cvat.CVATShape``) also maps a
+skeleton's elements to the label's sublabels, one Python object per shape and
+element. posekit parses a job's skeletons with numpy in one go
+(:func:`posekit.cvat.convert.skeleton_arrays`) and adds: node order from the
+label's SVG (not the sublabel listing order), the label id carried in the
+``label_id`` attribute, stable ids for new shapes (so every load of the same
+CVAT state gives the same ids), per-node ``occluded`` flags, and outside
+elements as NaN nodes.
+"""
 import logging
 
 from bson import ObjectId
 
 import fiftyone as fo
-import fiftyone.utils.cvat as fouc
 
 from . import convert, svg
+from .attributes import parse_value
 from .plan import _class_names, _single_field
 from .progress import report as _report
 
@@ -25,8 +35,9 @@ def _task_context(api, task_id, classes):
     sizes = {
         start + i: (f["width"], f["height"]) for i, f in enumerate(meta["frames"])
     }
-    skeletons, orders, specs = {}, {}, {}
-    for label in api._get_task_labels(task_id):
+    skeletons, orders, specs, names = {}, {}, {}, {}
+    for label in api.task_labels(task_id):
+        names[label["id"]] = label["name"]
         if label.get("type") != "skeleton" or label["name"] not in classes:
             continue
         skeletons[label["id"]] = label["name"]
@@ -34,12 +45,12 @@ def _task_context(api, task_id, classes):
         specs[label["id"]] = {
             a["id"]: (a["name"], a.get("input_type")) for a in label.get("attributes") or []
         }
-    return sizes, skeletons, orders, specs
+    return sizes, skeletons, orders, specs, names
 
 
 def _parse_job(body, task_id, context, frame_map, node_attr, occluded_name, seen_ids, annos):
     """Parses one job's skeleton shapes into ``annos[sample_id][label_id]``."""
-    sizes, skeletons, orders, specs = context
+    sizes, skeletons, orders, specs, _ = context
     shapes = [
         s for s in body.get("shapes", [])
         if s.get("type") == "skeleton" and s.get("label_id") in skeletons
@@ -56,7 +67,7 @@ def _parse_job(body, task_id, context, frame_map, node_attr, occluded_name, seen
             if name == "label_id":
                 label_id = a.get("value")
             elif name is not None:
-                value = fouc._parse_value(a.get("value"), attr_type=itype)
+                value = parse_value(a.get("value"), attr_type=itype)
                 if itype == "checkbox" and isinstance(value, str):
                     value = value.lower() == "true"
                 attrs[name] = value
@@ -74,9 +85,68 @@ def _parse_job(body, task_id, context, frame_map, node_attr, occluded_name, seen
         annos.setdefault(sample_id, {})[label_id] = doc
 
 
+def forget_tasks(results, task_ids):
+    """Drops tasks deleted in CVAT from the run (their jobs, frames and the
+    id map of their samples), as FiftyOne's CVAT results do."""
+    task_ids = set(task_ids)
+    for task_id in task_ids:
+        results.job_ids.pop(task_id, None)
+        frames = results.frame_id_map.pop(task_id, {})
+        sample_ids = {fd["sample_id"] for fd in frames.values()}
+        for id_map in results.id_map.values():
+            for sample_id in sample_ids:
+                id_map.pop(sample_id, None)
+    results.task_ids = [t for t in results.task_ids if t not in task_ids]
+
+
+# the label type FiftyOne gives each other CVAT shape type (for a keypoints
+# field), as ``fiftyone.utils.cvat`` does: these are the "unexpected" labels
+_OTHER_SHAPES = {"rectangle": "detections", "polygon": "polylines", "polyline": "polylines"}
+
+
+def _other_label(shape, name, size):
+    w, h = size
+    pts = [float(v) for v in shape.get("points") or []]
+    xy = [(x / w, y / h) for x, y in zip(pts[0::2], pts[1::2])]
+    if shape["type"] == "rectangle":
+        if len(xy) < 2:
+            return None
+        (x1, y1), (x2, y2) = xy[:2]
+        return fo.Detection(label=name, bounding_box=[
+            min(x1, x2), min(y1, y2), abs(x2 - x1), abs(y2 - y1)])
+    closed = shape["type"] == "polygon"
+    return fo.Polyline(label=name, points=[xy], closed=closed, filled=closed)
+
+
+def _parse_other_shapes(body, task_id, context, frame_map, seen_ids, other):
+    """Parses one job's rectangles, polygons and polylines (labels drawn in
+    CVAT that the run did not ask for) into ``other[type][sample_id][id]``."""
+    sizes, names = context[0], context[4]
+    for shape in body.get("shapes", []):
+        anno_type = _OTHER_SHAPES.get(shape.get("type"))
+        if anno_type is None or shape.get("frame") not in frame_map:
+            continue
+        size = sizes.get(shape["frame"])
+        if not size:
+            continue
+        label = _other_label(shape, names.get(shape.get("label_id")), size)
+        if label is None:
+            continue
+        label_id = _stable_id(task_id, shape.get("id") or len(seen_ids))
+        while label_id in seen_ids:
+            label_id = str(ObjectId())
+        seen_ids.add(label_id)
+        doc = label.to_dict()
+        doc["_id"] = ObjectId(label_id)
+        sample_id = frame_map[shape["frame"]]["sample_id"]
+        other.setdefault(anno_type, {}).setdefault(sample_id, {})[label_id] = doc
+
+
 def download_skeleton_annotations(api, results, raw=False):
     """Downloads a skeleton run: ``{field: {"keypoints": {sample_id: {id: kp}}}}``
-    with ``fo.Keypoint`` values (or their database dicts if ``raw``).
+    with ``fo.Keypoint`` values (or their database dicts if ``raw``), plus
+    ``"detections"`` / ``"polylines"`` for rectangles, polygons and polylines
+    drawn in CVAT (FiftyOne's "unexpected" labels), if any.
 
     Jobs are fetched concurrently, a few at a time, and each job's shapes are
     parsed (with numpy) as soon as it arrives, so raw JSON never piles up.
@@ -98,111 +168,35 @@ def download_skeleton_annotations(api, results, raw=False):
             logger.warning("Skipping CVAT task %d, which no longer exists", task_id)
             deleted.append(task_id)
             continue
-        contexts[task_id] = (_task_context(api, task_id, classes), api._get_job_ids(task_id))
+        contexts[task_id] = (_task_context(api, task_id, classes), api.job_ids(task_id))
     _report(0.1, "Read %d CVAT task(s)" % len(contexts))
 
-    annos, seen_ids = {}, set()
+    annos, other, seen_ids = {}, {}, set()
     pairs = [(t, j) for t, (_, jobs) in contexts.items() for j in jobs]
     bodies = api.iter_json_many(api.job_annotation_url(j) for _, j in pairs)
     for n, ((task_id, _), body) in enumerate(zip(pairs, bodies), 1):
         _parse_job(body, task_id, contexts[task_id][0], results.frame_id_map[task_id],
                    node_attr, occluded_name, seen_ids, annos)
+        _parse_other_shapes(body, task_id, contexts[task_id][0],
+                            results.frame_id_map[task_id], seen_ids, other)
         del body
-        if n % max(1, api._max_workers) == 0 or n == len(pairs):
+        if n % max(1, api.max_workers) == 0 or n == len(pairs):
             _report(0.1 + 0.8 * n / len(pairs), "Downloaded %d/%d job(s)" % (n, len(pairs)))
 
     if deleted:
-        results._forget_tasks(deleted)
+        forget_tasks(results, deleted)
     _report(0.9, "Parsed %d skeleton(s)" % sum(len(v) for v in annos.values()))
+    out = dict(other, keypoints=annos)
     if not raw:
-        annos = {
-            sid: {lid: fo.Keypoint.from_dict(doc) for lid, doc in docs.items()}
-            for sid, docs in annos.items()
-        }
-    return {label_field: {"keypoints": annos}}
+        out = {t: _as_labels(a) for t, a in out.items()}
+    return {label_field: out}
 
 
-def _merge_into(doc, anno, attr_names, info):
-    """Copies an annotated keypoint onto an existing one (database dicts), as
-    FiftyOne's ``load_annotations`` does: label, index, points and the
-    schema's attributes."""
-    if info.get("allow_label_edits", True):
-        doc["label"] = anno.get("label")
-    if info.get("allow_index_edits", True):
-        doc["index"] = anno.get("index")
-    if info.get("allow_spatial_edits", True):
-        doc["points"] = anno["points"]
-    for name in attr_names:
-        doc[name] = anno.get(name)
+_LABEL_CLASSES = {"Keypoint": fo.Keypoint, "Detection": fo.Detection, "Polyline": fo.Polyline}
 
 
-def merge_skeleton_annotations(dataset, results, annotations):
-    """Merges downloaded skeletons (database dicts, see
-    :func:`download_skeleton_annotations`) into the run's field with one bulk
-    ``set_values``.
-
-    Same outcome as ``dataset.load_annotations``: annotated labels update the
-    existing ones (by id), uploaded labels missing from CVAT are deleted,
-    new ones are added, other labels are kept; re-loading adds nothing.
-    """
-    import fiftyone as fo
-
-    label_field, info = _single_field(results.config)
-    annos = annotations.get(label_field, {}).get("keypoints", {})
-    attr_names = [n for n, a in (info.get("attributes") or {}).items() if not a.get("read_only")]
-    allow_additions = info.get("allow_additions", True)
-    allow_deletions = info.get("allow_deletions", True)
-    id_map = results.id_map.get(label_field, {})
-
-    sample_ids = sorted({
-        fd["sample_id"] for task_id in results.task_ids
-        for fd in results.frame_id_map.get(task_id, {}).values()
-    })
-    if not dataset.has_sample_field(label_field):
-        dataset.add_sample_field(label_field, fo.EmbeddedDocumentField,
-                                 embedded_doc_type=fo.Keypoints)
-    ids, current = dataset.select(sample_ids).values(["_id", label_field], _raw=True)
-
-    new_values, added = {}, {}
-    for oid, value in zip(ids, current):
-        sample_id = str(oid)
-        sample_annos = annos.get(sample_id, {})
-        uploaded = id_map.get(sample_id) or []
-        uploaded = {uploaded} if isinstance(uploaded, str) else set(uploaded)
-        if value is None and not sample_annos:
-            continue
-        kept, seen = [], set()
-        for doc in (value or {}).get("keypoints") or []:
-            label_id = str(doc["_id"])
-            anno = sample_annos.get(label_id)
-            if anno is not None:
-                _merge_into(doc, anno, attr_names, info)
-                kept.append(doc)
-                seen.add(label_id)
-            elif label_id in uploaded and allow_deletions:
-                continue
-            else:
-                kept.append(doc)
-        if allow_additions:
-            for label_id, anno in sample_annos.items():
-                if label_id not in seen:
-                    kept.append(anno)
-                    added.setdefault(sample_id, []).append(label_id)
-        value = dict(value or {"_cls": "Keypoints"})
-        value["keypoints"] = kept
-        new_values[sample_id] = value
-
-    if new_values:
-        dataset.set_values(label_field, new_values, key_field="id", validate=False)
-    results._update_id_map(label_field, added)
-    return len(new_values)
-
-
-def load_skeleton_run(dataset, anno_key, results):
-    """Downloads and merges a skeleton-mode run (operator path): all data is
-    downloaded before the dataset is written, in one bulk write."""
-    api = results.connect_to_api()
-    annotations = download_skeleton_annotations(api, results, raw=True)
-    merge_skeleton_annotations(dataset, results, annotations)
-    results.backend.save_run_results(dataset, anno_key, results)
-    _report(1.0, "Loaded run '%s'" % anno_key)
+def _as_labels(annos):
+    return {
+        sid: {lid: _LABEL_CLASSES[doc["_cls"]].from_dict(doc) for lid, doc in docs.items()}
+        for sid, docs in annos.items()
+    }

@@ -7,9 +7,14 @@ import numpy as np
 
 import fiftyone as fo
 import fiftyone.core.media as fom
-import fiftyone.utils.cvat as fouc
+from fiftyone.core.clips import ClipsView
+from fiftyone.core.patches import PatchesView
+from fiftyone.core.video import FramesView
 
 from . import svg
+from .attributes import to_cvat_attributes
+
+_GENERATED_VIEWS = (ClipsView, FramesView, PatchesView)
 
 
 def _single_field(config):
@@ -35,8 +40,7 @@ def resolve_skeleton(samples, label_field, skeleton=None):
     """``{"labels", "edges"}`` from ``skeleton`` (dict or KeypointSkeleton),
     else the field's skeleton, else the dataset's default skeleton."""
     if skeleton is None:
-        ds = samples._root_dataset
-        skeleton = (ds.skeletons or {}).get(label_field) or ds.default_skeleton
+        skeleton = (samples.skeletons or {}).get(label_field) or samples.default_skeleton
     if skeleton is None:
         raise ValueError(
             "No skeleton for field '%s': define one for the field or a "
@@ -92,7 +96,7 @@ def plan_skeleton_upload(samples, config):
     label_field, info = _single_field(config)
     if samples.media_type != fom.IMAGE:
         raise ValueError("Skeleton mode supports image datasets only")
-    if samples._is_clips or samples._is_frames or samples._is_patches:
+    if isinstance(samples, _GENERATED_VIEWS):
         raise ValueError("Skeleton mode needs a plain view of samples")
 
     skeleton = resolve_skeleton(samples, label_field, config.skeleton)
@@ -108,9 +112,7 @@ def plan_skeleton_upload(samples, config):
     attributes.pop(node_attr, None)
     if "label_id" in attributes:
         raise ValueError("The attribute name 'label_id' is reserved")
-    api_attrs, occluded_name, group_name = fouc.CVATAnnotationAPI._to_cvat_attributes(
-        None, attributes
-    )
+    api_attrs, occluded_name, group_name = to_cvat_attributes(attributes)
     api_attrs["label_id"] = {
         "name": "label_id", "input_type": "text", "mutable": True, "values": []
     }

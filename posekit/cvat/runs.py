@@ -6,7 +6,7 @@ import logging
 
 from .api import CVATError
 from .backend import BACKEND_NAME, register_backend
-from .download import load_skeleton_run
+from .load import UNEXPECTED, load_run
 
 logger = logging.getLogger(__name__)
 
@@ -33,8 +33,11 @@ def validate_field_name(dataset, field):
     """Raises ValueError unless ``field`` can hold (or holds) fo.Keypoints."""
     import fiftyone as fo
 
-    if not isinstance(field, str) or not field.isidentifier():
-        raise ValueError("Field name %r must be a valid identifier" % (field,))
+    from posekit.skeleton_store import field_name_error
+
+    error = field_name_error(field)
+    if error:
+        raise ValueError(error)
     if dataset.has_sample_field(field):
         f = dataset.get_field(field)
         if getattr(f, "document_type", None) is not fo.Keypoints:
@@ -83,9 +86,8 @@ def request_annotation(
         the run's results
     """
     register_backend()
-    dataset = samples._root_dataset
-    validate_anno_key(dataset, anno_key)
-    validate_field_name(dataset, label_field)
+    validate_anno_key(samples, anno_key)
+    validate_field_name(samples, label_field)
     if not len(samples):
         raise ValueError("There are no samples to annotate")
     for name, value in (("task_size", task_size), ("segment_size", segment_size)):
@@ -115,26 +117,36 @@ def request_annotation(
 
 
 def load_results(dataset, anno_key, credentials=None):
-    """The run's results with fresh credentials (never a stale cached copy)."""
+    """The run's results read from the database with these credentials
+    (never a cached copy, which keeps the credentials it was loaded with)."""
     register_backend()
     validate_anno_key(dataset, anno_key, new=False)
-    dataset._annotation_cache.pop(anno_key, None)
-    return dataset.load_annotation_results(anno_key, **credentials_kwargs(credentials))
+    return dataset.load_annotation_results(
+        anno_key, cache=False, **credentials_kwargs(credentials))
 
 
-def load_annotation(dataset, anno_key, unexpected="keep", cleanup=False, credentials=None):
-    """Loads a run's annotations into the dataset (idempotent).
+def load_annotation(dataset, anno_key, dest_field=None, unexpected="keep",
+                    cleanup=False, credentials=None):
+    """Loads a run's annotations into the dataset (idempotent), as
+    ``dataset.load_annotations(anno_key, dest_field=..., unexpected=...)``
+    does; skeleton runs through posekit's load path
+    (:func:`posekit.cvat.load.load_run`).
 
     Everything is downloaded before the dataset is touched, so a failing
-    server leaves the dataset as it was.
+    server leaves the dataset as it was. Use the dataset object later calls
+    use (the App's shared one): the run's results are cached on it.
     """
-    if unexpected not in ("keep", "ignore"):
-        raise ValueError("unexpected must be 'keep' or 'ignore'")
+    if unexpected not in UNEXPECTED:
+        raise ValueError("unexpected must be one of %s" % list(UNEXPECTED))
+    if dest_field is not None:
+        validate_field_name(dataset, dest_field)
     results = load_results(dataset, anno_key, credentials)
     if getattr(results.config, "mode", None) == "skeleton":
-        load_skeleton_run(dataset, anno_key, results)
+        load_run(dataset, anno_key, results, dest_field=dest_field, unexpected=unexpected)
     else:
-        dataset.load_annotations(anno_key, unexpected=unexpected, cleanup=False)
+        results.backend.save_run_results(dataset, anno_key, results)  # these credentials
+        dataset.load_annotations(anno_key, dest_field=dest_field,
+                                 unexpected=unexpected, cleanup=False)
     if cleanup:
         results = dataset.load_annotation_results(anno_key)
         results.cleanup()
@@ -167,7 +179,7 @@ def run_status(dataset, anno_key, credentials=None):
                 tasks.append({"id": task_id, "status": "deleted", "jobs": []})
                 continue
             raise
-        jobs = api._get_paginated_results(api.jobs_url(task_id))
+        jobs = api.paginated_results(api.jobs_url(task_id))
         tasks.append({
             "id": task_id,
             "name": task.get("name"),

@@ -1,8 +1,9 @@
 """Skeleton-mode upload: CVAT project/task creation with one native skeleton
 label per class, media upload, and existing keypoints as skeleton shapes."""
-import fiftyone.utils.cvat as fouc
+from posekit import fo_compat
 
 from . import convert
+from .attributes import stringify_value
 from .api import CVATError
 from .progress import report as _report
 
@@ -49,7 +50,7 @@ def _project_id(api, config, plan):
     if project_id is None and config.project_name:
         project_id = api.get_project_id(config.project_name)
     if project_id is not None:
-        _skeleton_labels(api._get_project_labels(project_id), plan)
+        _skeleton_labels(api.project_labels(project_id), plan)
         return project_id, False
     if config.project_name:
         return api.post_project({
@@ -66,7 +67,7 @@ def _shape_attributes(doc, specs):
             continue
         value = doc.get(name)
         if value is not None:
-            attrs.append({"spec_id": spec_id, "value": fouc._stringify_value(value)})
+            attrs.append({"spec_id": spec_id, "value": stringify_value(value)})
     return attrs
 
 
@@ -78,7 +79,7 @@ def upload_skeleton_samples(api, samples, anno_key, backend, plan):
 
     samples.compute_metadata()
     num_samples = len(samples)
-    batch_size = api._get_batch_size(samples, config.task_size)
+    batch_size = api.batch_size(samples, config.task_size)
     num_batches = max(1, -(-num_samples // batch_size))
 
     project_id, created_project = _project_id(api, config, plan)
@@ -86,7 +87,7 @@ def upload_skeleton_samples(api, samples, anno_key, backend, plan):
 
     task_ids, job_ids, frame_id_map = [], {}, {}
     id_map = {label_field: {}}
-    base_name = config.task_name or "FiftyOne_%s" % samples._root_dataset.name.replace(" ", "_")
+    base_name = config.task_name or "FiftyOne_%s" % samples.dataset_name.replace(" ", "_")
     steps = num_batches * 3
     for b, offset in enumerate(range(0, num_samples, batch_size)):
         batch = samples[offset : offset + batch_size]
@@ -103,7 +104,7 @@ def upload_skeleton_samples(api, samples, anno_key, backend, plan):
             task_json["bug_tracker"] = tracker if isinstance(tracker, str) else tracker[b % len(tracker)]
         task_id = api.post_task(task_json)
         task_ids.append(task_id)
-        labels = _skeleton_labels(api._get_task_labels(task_id), plan)
+        labels = _skeleton_labels(api.task_labels(task_id), plan)
 
         assignee = config.task_assignee
         if assignee and not isinstance(assignee, str):
@@ -123,13 +124,13 @@ def upload_skeleton_samples(api, samples, anno_key, backend, plan):
             chunk_size=config.chunk_size,
             job_assignees=config.job_assignees,
         )
-        frame_id_map[task_id] = api._build_frame_id_map(batch)
+        frame_id_map[task_id] = api.frame_id_map(batch)
         _report((3 * b + 2) / steps, "Uploaded media of task %d" % task_id)
 
         shapes = []
         if plan["existing"]:
-            sample_ids, kps, widths, heights = batch.values(
-                ["_id", label_field, "metadata.width", "metadata.height"], _raw=True
+            sample_ids, kps, widths, heights = fo_compat.raw_values(
+                batch, ["_id", label_field, "metadata.width", "metadata.height"]
             )
             for frame, (oid, keypoints, w, h) in enumerate(
                 zip(sample_ids, kps, widths, heights)
@@ -162,8 +163,10 @@ def upload_skeleton_samples(api, samples, anno_key, backend, plan):
     from .backend import PosekitCVATAnnotationResults
 
     results = PosekitCVATAnnotationResults(
-        samples, config, anno_key, id_map, {}, project_ids, task_ids,
-        job_ids, frame_id_map, {label_field: list(task_ids)}, backend=backend,
+        samples, config, anno_key, id_map,
+        server_id_map={}, project_ids=project_ids, task_ids=task_ids,
+        job_ids=job_ids, frame_id_map=frame_id_map,
+        labels_task_map={label_field: list(task_ids)}, backend=backend,
     )
     results.save_config()
     return results
