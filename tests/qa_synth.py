@@ -137,3 +137,76 @@ def pycocotools_eval(gt_dict, results, sigmas):
         ev.accumulate()
         ev.summarize()
     return ev.stats, ev.eval
+
+
+def to_fiftyone(dataset, gt_dict, results, skeleton=None, gt_field="ground_truth",
+                pred_field="predictions", crowd_field="crowd"):
+    """Puts a synthetic COCO dataset into ``dataset`` (keypoints relative,
+    visible flags, ``area``, crowd regions as ``iscrowd`` detections, scores);
+    returns the COCO dicts as posekit reads the FiftyOne fields back (points
+    round-tripped through relative coordinates, a keypoint's box = the extent
+    of its visible points) for the pycocotools oracle."""
+    import copy
+
+    import fiftyone as fo
+
+    if skeleton is not None:
+        from posekit.skeleton import save_skeleton
+
+        save_skeleton(dataset, skeleton, gt_field)
+    by_img_gt, by_img_dt = {}, {}
+    for a in gt_dict["annotations"]:
+        by_img_gt.setdefault(a["image_id"], []).append(a)
+    for r in results:
+        by_img_dt.setdefault(r["image_id"], []).append(r)
+    cats = {c["id"]: c["name"] for c in gt_dict["categories"]}
+    gt2 = copy.deepcopy(gt_dict)
+    gt2["annotations"] = []
+    res2 = []
+    samples = []
+    for im in gt_dict["images"]:
+        W, H = float(im["width"]), float(im["height"])
+        s = fo.Sample(filepath=f"/tmp/posekit-qa/{im['id']:06d}.jpg",
+                      metadata=fo.ImageMetadata(width=im["width"], height=im["height"]))
+        kps, crowds = [], []
+        for a in by_img_gt.get(im["id"], []):
+            if a["iscrowd"]:
+                x, y, w, h = a["bbox"]
+                crowds.append(fo.Detection(label=cats[a["category_id"]],
+                                           bounding_box=[x / W, y / H, w / W, h / H],
+                                           iscrowd=1, area=a["area"]))
+                b = crowds[-1].bounding_box
+                a2 = dict(a, bbox=[b[0] * W, b[1] * H, b[2] * W, b[3] * H])
+            else:
+                k = np.asarray(a["keypoints"], dtype=float).reshape(-1, 3)
+                pts = [(x / W, y / H) if v > 0 else (float("nan"),) * 2
+                       for x, y, v in k]
+                kps.append(fo.Keypoint(label=cats[a["category_id"]], points=pts,
+                                       visible=[int(v) for v in k[:, 2]],
+                                       area=a["area"]))
+                rt = np.array([(p[0] * W, p[1] * H) for p in pts])
+                vis = k[:, 2] > 0
+                kp = np.c_[np.where(vis[:, None], rt, 0), k[:, 2]]
+                if vis.any():
+                    x0, y0 = rt[vis].min(0)
+                    x1, y1 = rt[vis].max(0)
+                    box = [x0, y0, x1 - x0, y1 - y0]
+                else:
+                    box = [0.0, 0.0, 0.0, 0.0]
+                a2 = dict(a, keypoints=kp.reshape(-1).tolist(), bbox=box)
+            gt2["annotations"].append(a2)
+        preds = []
+        for r in by_img_dt.get(im["id"], []):
+            k = np.asarray(r["keypoints"], dtype=float).reshape(-1, 3)
+            pts = [(x / W, y / H) for x, y, _ in k]
+            preds.append(fo.Keypoint(label=cats[r["category_id"]], points=pts,
+                                     score=r["score"]))
+            rt = np.array([(p[0] * W, p[1] * H) for p in pts])
+            res2.append(dict(r, keypoints=np.c_[rt, k[:, 2]].reshape(-1).tolist()))
+        s[gt_field] = fo.Keypoints(keypoints=kps)
+        s[pred_field] = fo.Keypoints(keypoints=preds)
+        s[crowd_field] = fo.Detections(detections=crowds)
+        samples.append(s)
+    dataset.add_samples(samples)
+    dataset.add_dynamic_sample_fields()
+    return gt2, res2

@@ -6,3 +6,11 @@ fields.
 """
 from posekit.qa.oks import Poses  # noqa: F401
 from posekit.qa.cocoeval import evaluate_arrays  # noqa: F401
+
+
+def evaluate(*args, **kwargs):
+    """COCO keypoint evaluation of FiftyOne fields; see
+    :func:`posekit.qa.evaluation.evaluate`."""
+    from posekit.qa.evaluation import evaluate as _evaluate
+
+    return _evaluate(*args, **kwargs)
