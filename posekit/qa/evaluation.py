@@ -200,3 +200,50 @@ def _write(samples, ev, gt_t, dt_t, n_gt_kp, key, iou, pred_field,
     samples.set_values(f"{key}_fp", fp.tolist())
     samples.set_values(f"{key}_fn", fn.tolist())
 
+
+
+UNIFORM_SIGMA = 0.06
+"""The stated default for a skeleton without sigmas: about the mean of
+COCO-17's sigmas (0.061). Per-keypoint sigmas give COCO-comparable numbers."""
+
+_KEY_RE = __import__("re").compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def num_points(samples, gt_field):
+    """The number of keypoints of ``gt_field``: its skeleton's, else the
+    longest stored instance among the first few samples (0 if none)."""
+    sk = skeleton_for(samples, gt_field)
+    if sk is not None:
+        return len(sk.labels)
+    pts = samples.exists(gt_field).limit(20).values(f"{gt_field}.keypoints.points")
+    return max((len(p) for per in pts if per for p in per), default=0)
+
+
+def parse_sigmas(text, k):
+    """Sigmas typed in a form ("0.026, 0.025, ..." or a JSON list): ``k``
+    positive numbers; ``None`` for an empty text. ``ValueError`` otherwise."""
+    if text is None or not str(text).strip():
+        return None
+    parts = [p for p in str(text).strip().strip("[]").replace(";", ",")
+             .replace(" ", ",").split(",") if p]
+    try:
+        vals = [float(p) for p in parts]
+    except ValueError:
+        raise ValueError("Sigmas must be numbers separated by commas") from None
+    if len(vals) != k:
+        raise ValueError(f"{len(vals)} sigmas given for {k} keypoints")
+    if not all(v > 0 and np.isfinite(v) for v in vals):
+        raise ValueError("Every sigma must be a positive number")
+    return vals
+
+
+def validate_eval_key(samples, key):
+    """An evaluation key posekit may (re)write; ``ValueError`` otherwise."""
+    from posekit.qa.views import pose_runs
+
+    if not key or not _KEY_RE.match(key):
+        raise ValueError("The evaluation key must be an identifier "
+                         "(letters, digits and _, not starting with a digit)")
+    if key in samples.list_evaluations() and key not in pose_runs(samples):
+        raise ValueError(f"'{key}' is another kind of evaluation on this dataset")
+    return key
