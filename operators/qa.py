@@ -9,7 +9,8 @@ from posekit import tagging
 from posekit.qa import evaluation as qev
 from posekit.qa import views as qv
 from posekit.qa.matching import IOU_THRS
-from posekit.qa.report import to_markdown
+from posekit.qa import compare as qc
+from posekit.qa.report import agreement_markdown, to_markdown
 
 from ._datasets import own_dataset
 
@@ -290,4 +291,75 @@ class SendPoseErrorsToCvat(foo.Operator):
         return {"tag": tag, "num_samples": len(ids), "label_field": gt}
 
 
-OPERATORS = [EvaluatePoses, PoseEvaluationReport, ShowPoseErrors, SendPoseErrorsToCvat]
+class CompareAnnotations(foo.Operator):
+    """Inter-annotator OKS of two Keypoints fields, sigma estimation from
+    them, and adopting the estimate as the skeleton's sigmas."""
+
+    @property
+    def config(self):
+        return foo.OperatorConfig(
+            name="compare_annotations",
+            label="Compare two pose annotations",
+            description="Inter-annotator OKS per instance and keypoint; "
+            "per-keypoint sigmas estimated from double annotations",
+            icon="compare", dynamic=True, allow_immediate_execution=True,
+            allow_delegated_execution=True, risk_level="medium")
+
+    def resolve_input(self, ctx):
+        inputs = types.Object()
+        form = types.View(label="Compare two pose annotations")
+        ctx.target_view()
+        fields = _fields(ctx.dataset, fo.Keypoints)
+        if len(fields) < 2:
+            inputs.view("no_fields", types.Error(label="Needs two Keypoints fields"))
+            return types.Property(inputs, view=form)
+        _dropdown(inputs, "field_a", fields, fields[0], "First annotation")
+        b_prop = _dropdown(inputs, "field_b", fields, fields[1], "Second annotation")
+        if (ctx.params.get("field_a") or fields[0]) == (ctx.params.get("field_b") or fields[1]):
+            b_prop.invalid = True
+            b_prop.error_message = "Pick two different fields"
+        key_prop = inputs.str("oks_key", label="Write the OKS on the labels as (optional)")
+        key = ctx.params.get("oks_key")
+        if key:
+            try:
+                qev.validate_eval_key(ctx.dataset, key)
+            except ValueError as e:
+                key_prop.invalid = True
+                key_prop.error_message = str(e)
+        inputs.bool("adopt", default=False, label="Adopt the estimated sigmas "
+                    "as the skeleton's", description="Needs every keypoint "
+                    "marked in at least 10 paired instances")
+        return types.Property(inputs, view=form)
+
+    def execute(self, ctx):
+        p = ctx.params
+        key = p.get("oks_key") or None
+        if key:
+            qev.validate_eval_key(ctx.dataset, key)
+        target = ctx.target_view()
+        with own_dataset(ctx) as dataset:
+            rep = qc.compare_fields(_on(dataset, target), p["field_a"], p["field_b"],
+                                    oks_key=key)
+            adopted = False
+            if p.get("adopt"):
+                est = rep["estimated_sigmas"]
+                if any(s is None for s in est):
+                    raise ValueError("Too few paired points to estimate every "
+                                     "sigma; nothing adopted")
+                qc.adopt_sigmas(dataset, p["field_a"], est)
+                adopted = True
+        if not ctx.delegated:
+            ctx.trigger("reload_dataset")
+        return {"report": agreement_markdown(rep), "adopted": adopted,
+                "estimated_sigmas": rep["estimated_sigmas"],
+                "mean_oks": rep["mean_oks"]}
+
+    def resolve_output(self, ctx):
+        outputs = types.Object()
+        outputs.str("report", label="Agreement", view=types.MarkdownView())
+        outputs.bool("adopted", label="Sigmas adopted")
+        return types.Property(outputs)
+
+
+OPERATORS = [EvaluatePoses, PoseEvaluationReport, ShowPoseErrors,
+             SendPoseErrorsToCvat, CompareAnnotations]

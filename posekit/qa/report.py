@@ -185,3 +185,28 @@ def to_markdown(report, plots=True):
                         list(err["fixed_ap"]), color="#2e9e5b"),
                         "AP gain per fixed error class")]
     return "\n\n".join(out)
+
+
+def agreement_markdown(rep):
+    """An annotation comparison (:func:`posekit.qa.compare.compare_fields`)
+    as Markdown."""
+    a, b = rep["fields"]
+    q = rep["oks_quantiles"]
+    out = [f"### Agreement of '{md_cell(a)}' and '{md_cell(b)}'",
+           f"{rep['pairs']} paired instances, {rep['only_first']} only in "
+           f"'{md_cell(a)}', {rep['only_second']} only in '{md_cell(b)}'. "
+           f"Mean inter-annotator OKS {_fmt(rep['mean_oks'])} (sigmas: "
+           f"{rep['sigmas_source']}); quantiles " + ", ".join(
+               f"{k}: {v:.3f}" for k, v in q.items())]
+    rows = rep["per_keypoint"]
+    header = ["keypoint", "n", "mean ks"]
+    if "estimated_sigmas" in rep:
+        header += ["sigma now", "estimated sigma"]
+    table = []
+    for r in rows:
+        row = [r["keypoint"], r["n"], r["mean_ks"]]
+        if "estimated_sigmas" in rep:
+            row += [r.get("current_sigma"), r.get("estimated_sigma")]
+        table.append(row)
+    out.append(_table(header, table))
+    return "\n\n".join(out)
