@@ -151,7 +151,7 @@ def to_fiftyone(dataset, gt_dict, results, skeleton=None, gt_field="ground_truth
     import fiftyone as fo
 
     if skeleton is not None:
-        from posekit.skeleton import save_skeleton
+        from posekit.skeleton_store import save_skeleton
 
         save_skeleton(dataset, skeleton, gt_field)
     by_img_gt, by_img_dt = {}, {}

@@ -7,7 +7,7 @@ import numpy as np
 from posekit.qa import Poses
 from posekit.qa import agreement as ag
 from posekit.qa.compare import adopt_sigmas, compare_fields
-from posekit.skeleton import load_skeleton
+from posekit.skeleton_store import load_skeleton
 from posekit.templates import get_template
 
 COCO17 = get_template("coco17")
@@ -86,7 +86,7 @@ def test_compare_fields_estimates_writes_oks_and_adopts(dataset):
     _to_dataset(dataset, a, b)
     sk = COCO17.to_model()
     sk.sigmas = None
-    from posekit.skeleton import save_skeleton
+    from posekit.skeleton_store import save_skeleton
     save_skeleton(dataset, sk)
     out = compare_fields(dataset, "annotator_a", "annotator_b", oks_key="agree")
     assert out["pairs"] == 500 and out["only_first"] == 0
@@ -108,7 +108,7 @@ def test_compare_operator_reports_and_adopts(dataset):
     true = np.asarray(COCO17.sigmas)
     a, b = double_annotations(100, true, seed=4)
     _to_dataset(dataset, a, b)
-    from posekit.skeleton import save_skeleton
+    from posekit.skeleton_store import save_skeleton
     save_skeleton(dataset, COCO17.to_model())
     props = form("compare_annotations", dataset, params={
         "field_a": "annotator_a", "field_b": "annotator_a"})["type"]["properties"]

@@ -74,7 +74,7 @@ def _write(samples, ta, tb, ag, key, field_a, field_b):
 def adopt_sigmas(dataset, field, sigmas):
     """Stores ``sigmas`` as the skeleton's (of ``field``, else the default
     skeleton's) and saves; returns the skeleton."""
-    from posekit.skeleton import load_skeleton, save_skeleton
+    from posekit.skeleton_store import load_skeleton, save_skeleton
 
     own = load_skeleton(dataset, field)
     sk = own or load_skeleton(dataset)

@@ -42,7 +42,7 @@ def resolve_sigmas(samples, gt_field, sigmas, num_points):
 
 def skeleton_for(samples, gt_field):
     """The skeleton of ``gt_field`` (else the default one), or ``None``."""
-    from posekit.skeleton import load_skeleton
+    from posekit.skeleton_store import load_skeleton
 
     return load_skeleton(samples, gt_field) or load_skeleton(samples)
 

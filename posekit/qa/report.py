@@ -6,6 +6,7 @@ import numpy as np
 
 from posekit.qa import errors as qe
 from posekit.qa.cocoeval import evaluate_arrays
+from posekit.markdown import md_escape
 from posekit.qa.oks import EPS
 
 OKS_BINS = np.linspace(0, 1, 11)
@@ -93,18 +94,19 @@ def _fmt(v, digits=3):
     return str(v)
 
 
-def md_cell(text):
-    """Text made safe inside a Markdown table cell."""
-    return (str(text).replace("\\", "\\\\").replace("|", "\\|")
-            .replace("\n", " "))
+def _plain(text):
+    return str(text)
 
 
-def _table(header, rows):
-    esc = md_cell
-    lines = ["| " + " | ".join(esc(h) for h in header) + " |",
+def _table(header, rows, esc=md_escape):
+    """A Markdown table; text cells escaped, numbers formatted."""
+    def cell(v):
+        return esc(v) if isinstance(v, str) else _fmt(v)
+
+    lines = ["| " + " | ".join(cell(h) for h in header) + " |",
              "|" + "---|" * len(header)]
     for r in rows:
-        lines.append("| " + " | ".join(esc(_fmt(v)) for v in r) + " |")
+        lines.append("| " + " | ".join(cell(v) for v in r) + " |")
     return "\n".join(lines)
 
 
@@ -133,21 +135,23 @@ def svg_image(svg, alt):
     import base64
 
     data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
-    return f"![{md_cell(alt)}](data:image/svg+xml;base64,{data})"
+    return f"![{md_escape(alt)}](data:image/svg+xml;base64,{data})"
 
 
-def to_markdown(report, plots=True):
-    """The report as Markdown: summary, per-keypoint table, error classes."""
+def to_markdown(report, plots=True, plain=False):
+    """The report as Markdown: summary, per-keypoint table, error classes
+    (``plain``: text left unescaped, for a terminal)."""
+    esc = _plain if plain else md_escape
     s = report["stats"]
     out = ["### COCO keypoint metrics (pycocotools-exact)",
-           _table(list(s), [list(s.values())]),
+           _table(list(s), [list(s.values())], esc),
            f"At OKS {report['iou']:.2f}: {report['counts']['tp']} tp, "
            f"{report['counts']['fp']} fp, {report['counts']['fn']} fn "
            f"({report['n_gt']} ground truth, {report['n_pred']} predictions). "
            f"Sigmas: {report.get('sigmas_source', 'given')}."]
     if len(report["per_category_ap"]) > 1:
         out += ["#### AP per category", _table(
-            ["category", "AP"], list(report["per_category_ap"].items()))]
+            ["category", "AP"], list(report["per_category_ap"].items()), esc)]
     pk = report["per_keypoint"]
     err = report.get("errors")
     header = ["keypoint", "sigma", "n", "mean ks", "median d/√area"]
@@ -157,13 +161,13 @@ def to_markdown(report, plots=True):
         header += qe.ERRORS
         for row, e in zip(rows, err["per_keypoint"]):
             row += [e[c] for c in qe.ERRORS]
-    out += ["#### Per keypoint", _table(header, rows)]
+    out += ["#### Per keypoint", _table(header, rows, esc)]
     if err:
         fx = err["fixed_ap"]
         out += ["#### Error classes (Ronchi & Perona)", _table(
             ["class", "keypoints", "AP if fixed", "AP gain"],
             [[c, err["per_class"][c], fx.get(c, {}).get("AP"),
-              fx.get(c, {}).get("gain")] for c in qe.CLASSES])]
+              fx.get(c, {}).get("gain")] for c in qe.CLASSES], esc)]
         pck = err["pck"]
         out.append(f"PCK ({pck['normaliser']}): " + ", ".join(
             f"@{a}: {v:.3f}" for a, v in pck["alpha"].items()))
@@ -192,9 +196,9 @@ def agreement_markdown(rep):
     as Markdown."""
     a, b = rep["fields"]
     q = rep["oks_quantiles"]
-    out = [f"### Agreement of '{md_cell(a)}' and '{md_cell(b)}'",
+    out = [f"### Agreement of '{md_escape(a)}' and '{md_escape(b)}'",
            f"{rep['pairs']} paired instances, {rep['only_first']} only in "
-           f"'{md_cell(a)}', {rep['only_second']} only in '{md_cell(b)}'. "
+           f"'{md_escape(a)}', {rep['only_second']} only in '{md_escape(b)}'. "
            f"Mean inter-annotator OKS {_fmt(rep['mean_oks'])} (sigmas: "
            f"{rep['sigmas_source']}); quantiles " + ", ".join(
                f"{k}: {v:.3f}" for k, v in q.items())]

@@ -119,4 +119,4 @@ class PoseEvaluationResults(foe.EvaluationResults):
     def print_report(self):
         """Prints the summary numbers, the per-keypoint table and the error
         classes."""
-        print(to_markdown(self.data, plots=False))
+        print(to_markdown(self.data, plots=False, plain=True))
