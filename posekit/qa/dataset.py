@@ -1,0 +1,185 @@
+"""Reading ``fo.Keypoints`` fields into :class:`~posekit.qa.oks.Poses` tables
+and writing per-instance results back, in bulk (``values`` / ``set_values``).
+
+Conventions (those of FiftyOne's COCO importer): points are relative
+``[0, 1]`` coordinates, a NaN point is not labelled, a ``visible`` list with 0
+also marks a point unlabelled (``occluded`` points are labelled: COCO's v=1).
+Optional per-instance attributes: ``iscrowd``, ``area`` (pixels^2) and, for
+predictions, ``score`` (else the mean of the points' ``confidence``, else 1).
+A crowd region can also be a ``fo.Detection`` with ``iscrowd`` in a
+``crowd_field`` (``fo.Detections``): it becomes ground truth without points.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+from posekit.qa.oks import Poses, extent_boxes
+
+
+@dataclass
+class FieldTable:
+    """A :class:`Poses` table plus where each row came from."""
+
+    poses: Poses
+    label_ids: list      # per row
+    sample_pos: np.ndarray   # per row: index of its sample
+    label_pos: np.ndarray    # per row: index in its sample's label list (-1: crowd region)
+    counts: list         # per sample: number of labels in the field
+    labels: list         # category names (cat index -> name)
+
+
+def _has(samples, path):
+    return samples.get_field(path) is not None
+
+
+def label_field_kind(samples, field):
+    """``"keypoints"``, ``"detections"`` or ``None`` for a sample field."""
+    import fiftyone as fo
+
+    f = samples.get_field(field)
+    doc = getattr(f, "document_type", None)
+    if doc is fo.Keypoints:
+        return "keypoints"
+    if doc is fo.Detections:
+        return "detections"
+    return None
+
+
+def image_sizes(samples):
+    """``(ids, widths, heights)``; computes missing metadata first."""
+    ids, w, h = samples.values(["id", "metadata.width", "metadata.height"])
+    if any(x is None for x in w) or any(x is None for x in h):
+        missing = samples.select([i for i, a, b in zip(ids, w, h)
+                                  if a is None or b is None])
+        missing.compute_metadata()
+        ids, w, h = samples.values(["id", "metadata.width", "metadata.height"])
+        bad = [i for i, a, b in zip(ids, w, h) if not a or not b]
+        if bad:
+            raise ValueError(
+                f"{len(bad)} sample(s) have no image size (metadata), e.g. "
+                f"{bad[0]}: their images cannot be read")
+    return ids, np.asarray(w, dtype=float), np.asarray(h, dtype=float)
+
+
+def read_keypoints(samples, field, widths, heights, classes, gt, num_points=None):
+    """The keypoints of ``field`` as a :class:`FieldTable` (pixel coordinates).
+
+    ``classes``: dict label -> category index, extended with new labels.
+    """
+    base = f"{field}.keypoints"
+    paths = [f"{base}.id", f"{base}.label", f"{base}.points"]
+    opt = ["visible", "iscrowd", "area"] if gt else ["score", "confidence"]
+    opt = [a for a in opt if _has(samples, f"{base}.{a}")]
+    vals = samples.values(paths + [f"{base}.{a}" for a in opt])
+    ids, labels, points = vals[:3]
+    extra = dict(zip(opt, vals[3:]))
+    counts = [len(x) if x else 0 for x in ids]
+    n = sum(counts)
+    sample_pos = np.repeat(np.arange(len(counts)), counts)
+    label_pos = np.concatenate([np.arange(c) for c in counts]) if n else np.zeros(0, int)
+    flat_ids = [i for x in ids if x for i in x]
+    flat_labels = [lb for x in labels if x for lb in x]
+    flat_pts = [p for x in points if x for p in x]
+    lens = {len(p) for p in flat_pts}
+    if num_points is None:
+        num_points = max(lens) if lens else 0
+    if lens - {num_points}:
+        raise ValueError(
+            f"'{field}' has instances with {sorted(lens)} points; the "
+            f"skeleton has {num_points}")
+    xy = np.array(flat_pts, dtype=float).reshape(n, num_points, 2)
+    xy[..., 0] *= widths[sample_pos][:, None]
+    xy[..., 1] *= heights[sample_pos][:, None]
+    cat = np.array([classes.setdefault(lb, len(classes)) for lb in flat_labels],
+                   dtype=np.int64)
+    vis = np.isfinite(xy).all(axis=-1)
+    kw = {}
+
+    def flat(name, default):
+        if name not in extra:
+            return None
+        out = []
+        for x, c in zip(extra[name], counts):
+            out.extend(x if x is not None else [None] * c)
+        return [default if v is None else v for v in out]
+
+    if gt:
+        v = flat("visible", None)
+        if v is not None:
+            for r, row in enumerate(v):
+                if row is not None:
+                    vis[r] &= np.asarray(row, dtype=float).reshape(-1)[:num_points] > 0
+        crowd = flat("iscrowd", 0)
+        if crowd is not None:
+            kw["iscrowd"] = np.array([bool(c) for c in crowd])
+        area = flat("area", np.nan)
+        kw["bbox"] = extent_boxes(xy, vis)
+        if area is not None:
+            area = np.array(area, dtype=float)
+            box_area = kw["bbox"][:, 2] * kw["bbox"][:, 3]
+            kw["area"] = np.where(np.isfinite(area), area, box_area)
+        poses = Poses(sample_pos, cat, xy, vis, **kw)
+    else:
+        score = flat("score", np.nan)
+        conf = flat("confidence", None)
+        s = np.ones(n)
+        if conf is not None:
+            for r, c in enumerate(conf):
+                if c:
+                    c = np.array([np.nan if x is None else x for x in c], float)
+                    if np.isfinite(c).any():
+                        s[r] = np.nanmean(c)
+        if score is not None:
+            score = np.array(score, dtype=float)
+            s = np.where(np.isfinite(score), score, s)
+        poses = Poses(sample_pos, cat, xy, score=s)
+    return FieldTable(poses, flat_ids, sample_pos, label_pos, counts, None)
+
+
+def read_crowd_regions(samples, field, widths, heights, classes, num_points):
+    """The ``iscrowd`` detections of ``field`` as ground truth without points."""
+    base = f"{field}.detections"
+    paths = [f"{base}.id", f"{base}.label", f"{base}.bounding_box",
+             f"{base}.iscrowd"]
+    has_area = _has(samples, f"{base}.area")
+    vals = samples.values(paths + ([f"{base}.area"] if has_area else []))
+    rows = []
+    for s, per in enumerate(zip(*vals)):
+        if not per[0]:
+            continue
+        areas = per[4] if has_area and per[4] else [None] * len(per[0])
+        for lid, lb, bb, crowd, area in zip(per[0], per[1], per[2], per[3] or
+                                            [None] * len(per[0]), areas):
+            if not crowd or bb is None:
+                continue
+            box = [bb[0] * widths[s], bb[1] * heights[s], bb[2] * widths[s],
+                   bb[3] * heights[s]]
+            rows.append((s, classes.setdefault(lb, len(classes)), lid, box,
+                         box[2] * box[3] if area is None else float(area)))
+    n = len(rows)
+    poses = Poses(
+        np.array([r[0] for r in rows], dtype=np.int64),
+        np.array([r[1] for r in rows], dtype=np.int64),
+        np.full((n, num_points, 2), np.nan), np.zeros((n, num_points), bool),
+        np.array([r[4] for r in rows], dtype=float),
+        np.array([r[3] for r in rows], dtype=float).reshape(n, 4),
+        np.ones(n, dtype=bool),
+    )
+    return poses, [r[2] for r in rows]
+
+
+def concat(a, b):
+    """Rows of ``a`` then rows of ``b``."""
+    return Poses(np.r_[a.img, b.img], np.r_[a.cat, b.cat],
+                 np.concatenate([a.xy, b.xy]), np.concatenate([a.vis, b.vis]),
+                 np.r_[a.area, b.area], np.concatenate([a.bbox, b.bbox]),
+                 np.r_[a.iscrowd, b.iscrowd], np.r_[a.score, b.score])
+
+
+def nest(flat_values, table):
+    """Per-row values back into per-sample lists (for ``set_values``)."""
+    out = [None if c == 0 else [None] * c for c in table.counts]
+    for v, s, p in zip(flat_values, table.sample_pos, table.label_pos):
+        if p >= 0:
+            out[s][p] = v
+    return out
