@@ -184,17 +184,17 @@ class _DropStartupNoise:
     session client prints while the App server it just started boots."""
 
     def __init__(self, stream):
-        self._stream = stream
+        self._inner = stream
         self._dropped = False
 
     def write(self, text):
         dropped, self._dropped = self._dropped, "Could not connect session" in text
         if self._dropped or (dropped and text == "\n"):  # print()'s own end
             return len(text)
-        return self._stream.write(text)
+        return self._inner.write(text)
 
     def __getattr__(self, name):
-        return getattr(self._stream, name)
+        return getattr(self._inner, name)
 
 
 @contextlib.contextmanager
