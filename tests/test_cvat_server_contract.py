@@ -105,8 +105,9 @@ def test_sdk_job_patch_and_user_lookup(client, cvat_server, tmp_path):
         models.TaskWriteRequest(name="jobs", segment_size=2,
                                 labels=[models.PatchedLabelRequest(name="cat")]),
         resources=paths, data_params={"sorting_method": "predefined"})
-    jobs = task.get_jobs()
-    assert [(j.start_frame, j.stop_frame) for j in jobs] == [(0, 1), (2, 3), (4, 4)]
+    # CVAT lists a task's jobs newest first
+    assert [(j.start_frame, j.stop_frame) for j in task.get_jobs()] == [(4, 4), (2, 3), (0, 1)]
+    jobs = sorted(task.get_jobs(), key=lambda j: j.start_frame)
     (other,) = [u for u in client.users.list() if u.username == cvat_server.other_username]
     jobs[1].update(models.PatchedJobWriteRequest(assignee=other.id, stage="validation"))
     job = client.jobs.retrieve(jobs[1].id)

@@ -23,6 +23,16 @@ def _task_with_data(s, n=1, segment_size=0):
     return tid, r
 
 
+def _wait(s, r, timeout=5):
+    """Polls the upload's request until it is finished or failed."""
+    deadline = time.time() + timeout
+    while True:
+        rq = s.get(f"/api/requests/{r.json()['rq_id']}").json()
+        if rq["status"] in ("finished", "failed") or time.time() > deadline:
+            return rq
+        time.sleep(0.01)
+
+
 def test_refuse_connections_and_clear(cvat_server):
     s = cvat_server.session()
     cvat_server.faults.refuse_connections()
@@ -78,7 +88,7 @@ def test_fail_processing(cvat_server):
     cvat_server.faults.fail_processing()
     tid, r = _task_with_data(s)
     assert r.status_code == 202
-    rq = s.get(f"/api/requests/{r.json()['rq_id']}").json()
+    rq = _wait(s, r)
     assert rq["status"] == "failed" and rq["message"]
     assert s.get(f"/api/tasks/{tid}/status").json()["state"] == "Failed"
     assert s.get(f"/api/jobs?task_id={tid}").json()["count"] == 0
@@ -98,6 +108,7 @@ def test_stall_processing_never_finishes(cvat_server):
 def test_processing_goes_queued_started_finished(cvat_server):
     s = cvat_server.session()
     cvat_server.processing_delay = 1.0
+    cvat_server.processing_polls = None  # finished by time alone
     tid, r = _task_with_data(s)
     url = f"/api/requests/{r.json()['rq_id']}"
     seen = []
@@ -122,7 +133,7 @@ def test_clear_switches_everything_off(cvat_server):
     f.clear()
     s = cvat_server.session()
     tid, r = _task_with_data(s)
-    assert s.get(f"/api/requests/{r.json()['rq_id']}").json()["status"] == "finished"
+    assert _wait(s, r)["status"] == "finished"
 
 
 def test_calls_log(cvat_server):
@@ -145,7 +156,8 @@ def test_state_is_reset_between_tests_part2(cvat_server):
 
 def test_concurrent_job_reads(cvat_server):
     s = cvat_server.session()
-    tid, _ = _task_with_data(s, n=40, segment_size=2)
+    tid, r = _task_with_data(s, n=40, segment_size=2)
+    _wait(s, r)
     jobs = s.get(f"/api/jobs?task_id={tid}&page_size=100").json()["results"]
     assert len(jobs) == 20
     cvat_server.faults.delay(r"/api/jobs/\d+/annotations", 0.3)

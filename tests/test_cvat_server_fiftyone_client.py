@@ -57,6 +57,10 @@ def test_create_task_upload_and_read_annotations(api, cvat_server, images):
     assert [f["name"] for f in meta["frames"]] == [
         os.path.basename(p) for p in images]
 
+    # CVAT lists jobs newest first: FiftyOne's ids come in that order
+    starts = {j: api.get(api.taskless_job_url(j)).json()["start_frame"] for j in job_ids}
+    assert [starts[j] for j in job_ids] == [3, 0]
+    job_ids = sorted(job_ids, key=starts.get)
     job = api.get(api.taskless_job_url(job_ids[0])).json()
     assert job["assignee"]["username"] == cvat_server.other_username
     assert api.get(api.task_url(task_id)).json()["assignee"]["id"] == 2

@@ -31,7 +31,7 @@ def s(cvat_server):
 
 
 @pytest.fixture
-def task(s):
+def task(s, cvat_server):
     """A task with a skeleton, a box label, 6 frames in jobs of 3."""
     body = s.post("/api/tasks", json={"name": "v", "segment_size": 3, "labels": [
         skeleton_spec(), {"name": "box", "type": "rectangle",
@@ -40,8 +40,11 @@ def task(s):
     r = s.post(f"/api/tasks/{body['id']}/data/", data={"image_quality": 70, "sorting_method": "natural"},
                files={f"client_files[{i}]": (f"f{i}.png", _png(20 + i, 10)) for i in range(6)})
     assert r.status_code == 202
+    assert cvat_server.wait_for_request(s, r.json()["rq_id"])["status"] == "finished"
     labels = s.get(f"/api/labels?task_id={body['id']}").json()["results"]
-    jobs = s.get(f"/api/jobs?task_id={body['id']}").json()["results"]
+    served = s.get(f"/api/jobs?task_id={body['id']}").json()["results"]
+    jobs = sorted(served, key=lambda j: j["start_frame"])
+    assert served == jobs[::-1]  # CVAT lists a task's jobs newest first
     return {"id": body["id"], "skeleton": labels[0], "box": labels[1], "jobs": jobs}
 
 
@@ -170,11 +173,11 @@ def test_meta_frames_and_chunks(s, task):
     assert s.get(f"/api/tasks/{task['id']}/status").json()["state"] == "Finished"
 
 
-def test_upload_of_non_images_fails_processing(s):
+def test_upload_of_non_images_fails_processing(s, cvat_server):
     tid = s.post("/api/tasks", json={"name": "t", "labels": [{"name": "a"}]}).json()["id"]
     r = s.post(f"/api/tasks/{tid}/data", data={"image_quality": 70},
                files={"client_files[0]": ("x.jpg", b"not an image")})
-    rq = s.get(f"/api/requests/{r.json()['rq_id']}").json()
+    rq = cvat_server.wait_for_request(s, r.json()["rq_id"])
     assert rq["status"] == "failed" and "x.jpg" in rq["message"]
     r = s.post(f"/api/tasks/{tid}/data", files={"client_files[0]": ("y.png", _png(4, 4))})
     assert r.status_code == 400 and "image_quality" in r.json()
@@ -222,9 +225,15 @@ def test_patch_actions(s, task):
     (now,) = s.get(url).json()["shapes"]
     assert now["id"] == shape["id"] and now["frame"] == 1
     assert {e["id"] for e in now["elements"]} == {e["id"] for e in shape["elements"]}
-    assert s.patch(url + "?action=update", json={"shapes": [dict(moved, id=9999)]}).status_code == 400
-    assert s.patch(url, json={"shapes": []}).status_code == 400
-    s.patch(url + "?action=delete", json={"shapes": [{"id": shape["id"]}]})
+    # an unknown parent id with taken element ids: CVAT's database refuses it
+    r = s.patch(url + "?action=update", json={"shapes": [dict(moved, id=9999)]})
+    assert r.status_code == 400 and "duplicate key value" in r.json()
+    r = s.patch(url, json={"shapes": []})
+    assert (r.status_code, r.json()) == (400, ["Please specify a correct 'action' for the request"])
+    # a delete is validated like a create: the id alone is not enough
+    r = s.patch(url + "?action=delete", json={"shapes": [{"id": shape["id"]}]})
+    assert r.status_code == 400 and sorted(r.json()["shapes"][0]) == ["frame", "label_id", "type"]
+    assert s.patch(url + "?action=delete", json={"shapes": [now]}).status_code == 200
     got = s.get(url).json()
     assert got["shapes"] == [] and len(got["tags"]) == 1
     assert s.delete(url).status_code == 204

@@ -2,17 +2,20 @@
 import argparse
 import time
 
+from .profiles import DEFAULT, PROFILES
 from .server import CVATServer
 from .state import State
 
 
 def main():
-    parser = argparse.ArgumentParser(description="CVAT 2.23.1 emulator")
+    parser = argparse.ArgumentParser(description="CVAT emulator")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--profile", choices=list(PROFILES), default=DEFAULT,
+                        help="the CVAT version to speak")
     args = parser.parse_args()
-    server = CVATServer(args.host, args.port).start()
-    print(f"CVAT 2.23.1 emulator on {server.url} (users: "
+    server = CVATServer(args.host, args.port, profile=args.profile).start()
+    print(f"CVAT {args.profile} emulator on {server.url} (users: "
           f"'{State.ADMIN[0]}' admin, '{State.OTHER[0]}'; passwords in "
           "tests/cvat_server/README.md)", flush=True)
     try:

@@ -1,5 +1,6 @@
 """Validation and normalisation of annotation payloads (``LabeledDataRequest``)
-the way CVAT 2.23.1 accepts them, and the PUT/PATCH/DELETE operations.
+the way the recorded CVAT versions accept them (``Context.scores``: 2.73's
+per-shape and per-element ``score``), and the PUT/PATCH/DELETE operations.
 
 Errors are raised as ``AnnotationError`` with a DRF-style body: the collection
 name keyed to a list with one object per item (``{}`` for valid items), e.g.
@@ -20,7 +21,7 @@ SOURCES = {"manual", "semi-auto", "auto", "file", "consensus"}
 _NUMBER = (int, float)
 _ELEMENT_KEYS = frozenset((
     "type", "frame", "label_id", "occluded", "outside", "z_order", "rotation",
-    "points", "id", "group", "source", "attributes",
+    "points", "id", "group", "source", "attributes", "score",
 ))
 _ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
@@ -36,6 +37,9 @@ _ELEMENT_JSON = (
     '"occluded":%s,"outside":%s,"points":[%r,%r],"rotation":0.0,'
     '"source":"%s","type":"points","z_order":%d}'
 )
+_SCORED_ELEMENT_JSON = _ELEMENT_JSON[:-1] + ',"score":%r}'
+_DUPLICATE = ('duplicate key value violates unique constraint "engine_labeledshape_pkey"\n'
+              'DETAIL:  Key (id)=(%d) already exists.\n')
 _JSON_BOOL = {True: "true", False: "false"}
 
 
@@ -58,17 +62,19 @@ def _store(record):
     return rec
 
 
-def encode(tags, shapes, tracks):
-    """The JSON text of a ``LabeledData`` answer, reusing cached encodings."""
+def encode(tags, shapes, tracks, intervals=False):
+    """The JSON text of a ``LabeledData`` answer, reusing cached encodings
+    (2.73 adds ``intervals``)."""
     def text(items):
         return ",".join(i.json if type(i) is Stored else _ENCODE(i) for i in items)
 
-    return ('{"shapes":[%s],"tags":[%s],"tracks":[%s],"version":0}'
-            % (text(shapes), text(tags), text(tracks)))
+    return ('{%s"shapes":[%s],"tags":[%s],"tracks":[%s],"version":0}'
+            % ('"intervals":[],' if intervals else "", text(shapes), text(tags), text(tracks)))
 
 
 class AnnotationError(Exception):
-    """A 400 answer with a field-keyed body."""
+    """A 400 answer with a field-keyed body (or plain text, as CVAT's
+    database errors are)."""
 
     def __init__(self, body):
         super().__init__(body)
@@ -84,8 +90,8 @@ class _ItemError(Exception):
 class Context:
     """What validation needs to know about the task/job being written."""
 
-    def __init__(self, labels, start, stop):
-        self.start, self.stop = start, stop
+    def __init__(self, labels, start, stop, scores=False):
+        self.start, self.stop, self.scores = start, stop, scores
         self.top = {}  # label id -> (type, attribute ids, {sublabel id: attr ids})
         for label in labels:
             subs = {
@@ -222,6 +228,25 @@ def _geometry(item, errors, ctx):
     }
 
 
+def _score(item, errors, ctx):
+    """2.73's ``score`` (default 1.0, a number in [0, 1]); None on 2.23.1,
+    which ignores the field."""
+    if not ctx.scores:
+        return None
+    value = item.get("score", 1.0)
+    if value is None:
+        errors["score"] = ["This field may not be null."]
+    elif isinstance(value, bool) or not _finite(value):
+        errors["score"] = ["A valid number is required."]
+    elif float(value) > 1:
+        errors["score"] = ["Ensure this value is less than or equal to 1."]
+    elif float(value) < 0:
+        errors["score"] = ["Ensure this value is greater than or equal to 0."]
+    else:
+        return float(value)
+    return None
+
+
 def _order_elements(elements, seed):
     """A deterministic order that is never sublabel order (for n > 1)."""
     n = len(elements)
@@ -233,16 +258,22 @@ def _order_elements(elements, seed):
 
 
 class Normalizer:
-    """Turns a request payload into stored records (with server ids)."""
+    """Turns a request payload into stored records.
 
-    def __init__(self, state, ctx, keep_ids=False):
-        self.state, self.ctx, self.keep_ids = state, ctx, keep_ids
-        self._next_shape_id = state._ids["shape"].__next__
+    ``ids``: "new" (server ids), "keep" (the client's ids where given, server
+    ids elsewhere) or "echo" (the client's ids or null: a delete's answer).
+    ``partial``: a skeleton may carry a subset of its elements (PATCH).
+    """
+
+    def __init__(self, state, ctx, ids="new", partial=False):
+        self.state, self.ctx, self.ids, self.partial = state, ctx, ids, partial
+        self.keep_ids = ids != "new"
+        self._next_shape_id = state._ids["shape"].__next__ if ids != "echo" else lambda: None
 
     def _id(self, item, kind):
         if self.keep_ids and item.get("id") is not None:
             return item["id"]
-        return self.state.next_id(kind)
+        return None if self.ids == "echo" else self.state.next_id(kind)
 
     def collection(self, payload, key):
         items = payload.get(key, [])
@@ -281,6 +312,7 @@ class Normalizer:
         lid = _label(item, errors, self.ctx.top)
         geom = _geometry(item, errors, self.ctx)
         attrs = _attributes(item, self.ctx.top[lid][1], errors) if lid else []
+        score = _score(item, errors, self.ctx)
         if errors:
             raise _ItemError(errors)
         ltype, _, subs = self.ctx.top[lid]
@@ -296,11 +328,12 @@ class Normalizer:
         elif ltype not in ("any", geom["type"]):
             raise _ItemError({"label_id": [
                 f"Shape of type '{geom['type']}' cannot use label #{lid} of type '{ltype}'"]})
-        shape = {"attributes": attrs}
-        if geom["type"] == "skeleton":
-            shape["elements"] = _order_elements(elements, sid)
+        shape = {"attributes": attrs,
+                 "elements": _order_elements(elements, sid or 0) if geom["type"] == "skeleton" else []}
         shape.update(frame=frame, group=group, id=sid, label_id=lid,
                      source=source)
+        if score is not None:
+            shape["score"] = score
         shape.update(geom)
         if geom["type"] == "skeleton":
             shape["points"] = []
@@ -338,7 +371,9 @@ class Normalizer:
                 body[i] = errors
                 raise _ItemError({"elements": body})
         missing = set(subs) - seen
-        if missing:
+        if self.partial and not out:
+            raise _ItemError({"elements": ["at least one required for skeleton shape"]})
+        if missing and not self.partial:
             raise _ItemError({"elements": [
                 "Skeleton must have one element per sublabel; missing sublabels "
                 + ", ".join(f"#{m}" for m in sorted(missing))]})
@@ -359,6 +394,9 @@ class Normalizer:
         x, y = float(x), float(y)
         if x - x != 0 or y - y != 0:  # nan or inf
             return None
+        score = get("score", 1.0) if self.ctx.scores else None
+        if score is not None and (type(score) not in _NUMBER or not 0 <= score <= 1):
+            return None
         f, occ, out = get("frame", frame), get("occluded", False), get("outside", False)
         z, group, src = get("z_order", 0), get("group", 0), get("source", "manual")
         attrs, rot = get("attributes"), get("rotation", 0)
@@ -376,11 +414,17 @@ class Normalizer:
             oid = el["id"]
         else:
             oid = self._next_shape_id()
+        if type(oid) is not int:
+            return None
         rec = Stored(attributes=[], frame=frame, group=group, id=oid,
                      label_id=lid, occluded=occ, outside=out, points=[x, y],
                      rotation=0.0, source=src, type="points", z_order=z)
-        rec.json = _ELEMENT_JSON % (frame, group, oid, lid, _JSON_BOOL[occ],
-                                    _JSON_BOOL[out], x, y, src, z)
+        values = (frame, group, oid, lid, _JSON_BOOL[occ], _JSON_BOOL[out], x, y, src, z)
+        if score is None:
+            rec.json = _ELEMENT_JSON % values
+        else:
+            rec["score"] = float(score)
+            rec.json = _SCORED_ELEMENT_JSON % (values + (float(score),))
         return rec
 
     def _element(self, el, lid, attr_ids, frame):
@@ -388,6 +432,7 @@ class Normalizer:
         eframe, source, group = _common(el, errors, self.ctx, frame_required=False)
         geom = _geometry(dict(el, type=el.get("type", "points")), errors, self.ctx)
         attrs = _attributes(el, attr_ids, errors)
+        score = _score(el, errors, self.ctx)
         if geom["type"] != "points":
             errors["type"] = ["Skeleton elements must be of type 'points'"]
         elif len(geom["points"]) != 2 and not errors.get("points"):
@@ -399,6 +444,8 @@ class Normalizer:
         out = {"attributes": attrs, "frame": frame, "group": group,
                "id": self._id(el, "shape"), "label_id": lid,
                "source": source}
+        if score is not None:
+            out["score"] = score
         out.update(geom)
         return _sorted(out)
 
@@ -424,9 +471,8 @@ class Normalizer:
                     el, sub_lid, sub_attrs))
         elif elements:
             raise _ItemError({"elements": ["Only skeleton tracks can have elements"]})
-        track = {"attributes": attrs}
-        if ltype == "skeleton":
-            track["elements"] = _order_elements(elements, tid)
+        track = {"attributes": attrs,
+                 "elements": _order_elements(elements, tid or 0) if ltype == "skeleton" else []}
         track.update(frame=frame, group=group, id=tid, label_id=lid,
                      shapes=shapes, source=source)
         return track
@@ -472,7 +518,7 @@ def _sorted(d):
     return {k: d[k] for k in sorted(d)}
 
 
-def normalize(state, ctx, payload, keep_ids=False):
+def normalize(state, ctx, payload, ids="new", partial=False):
     """(tags, shapes, tracks) stored records for a request body."""
     if not isinstance(payload, dict):
         raise AnnotationError({"non_field_errors": ["Invalid data. Expected a dictionary, but got %s." % type(payload).__name__]})
@@ -481,7 +527,7 @@ def normalize(state, ctx, payload, keep_ids=False):
         _int(payload["version"], "version", errors)
         if errors:
             raise AnnotationError(errors)
-    n = Normalizer(state, ctx, keep_ids)
+    n = Normalizer(state, ctx, ids, partial)
     return (n.collection(payload, "tags"), n.collection(payload, "shapes"),
             n.collection(payload, "tracks"))
 
@@ -500,29 +546,55 @@ def add(store, tags, shapes, tracks):
     store.tracks.extend(tracks)
 
 
-def existing_ids(store):
-    """{collection: {id: frame or None}} for PATCH update/delete lookups."""
-    return {
-        "tags": {t["id"]: f for f, ts in store.tags.items() for t in ts},
-        "shapes": {s["id"]: f for f, ss in store.shapes.items() for s in ss},
-        "tracks": {t["id"]: None for t in store.tracks},
-    }
+def check_ids(payload, present):
+    """2.73's id rules: 400 ``must be absent`` for ids on PUT / PATCH create,
+    ``must be present and not null`` for missing ids on PATCH delete (on the
+    objects and their skeleton elements)."""
+    message = "must be present and not null" if present else "must be absent"
 
+    def bad(item):
+        return isinstance(item, dict) and (item.get("id") is None) == present
 
-def check_ids_exist(store, payload):
-    """400 unless every object of an update/delete names an existing id."""
-    known = existing_ids(store)
+    failed = False
+    body = {}
     for key in ("tags", "shapes", "tracks"):
         items = payload.get(key) or []
         if not isinstance(items, list):
             continue
-        for i, item in enumerate(items):
-            oid = item.get("id") if isinstance(item, dict) else None
-            if oid not in known[key]:
-                body = [{} for _ in items]
-                body[i] = {"id": ["This field is required." if oid is None
-                                  else f"Object #{oid} does not exist"]}
-                raise AnnotationError({key: body})
+        out = []
+        for item in items:
+            err = {}
+            if bad(item):
+                err["id"] = [message]
+            elements = item.get("elements") if isinstance(item, dict) else None
+            if isinstance(elements, list) and any(bad(e) for e in elements):
+                err["elements"] = [{"id": [message]} if bad(e) else {} for e in elements]
+            failed = failed or bool(err)
+            out.append(err)
+        body[key] = out
+    if failed:
+        raise AnnotationError({k: v for k, v in body.items() if any(v)})
+
+
+def _all_ids(records):
+    for r in records:
+        yield r["id"]
+        for e in r.get("elements") or ():
+            yield e["id"]
+
+
+def check_unique(store, tags, shapes, tracks):
+    """400 (CVAT's plain-text database error) when a client-given id is
+    already taken by a stored object or element."""
+    taken = {
+        "tags": set(_all_ids(t for ts in store.tags.values() for t in ts)),
+        "shapes": set(_all_ids(s for ss in store.shapes.values() for s in ss)),
+        "tracks": set(_all_ids(store.tracks)),
+    }
+    for key, items in (("tags", tags), ("shapes", shapes), ("tracks", tracks)):
+        for oid in _all_ids(items):
+            if oid in taken[key]:
+                raise AnnotationError(_DUPLICATE % oid)
 
 
 def remove(store, tags, shapes, tracks):

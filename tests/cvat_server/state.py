@@ -1,5 +1,6 @@
 """In-memory state of the CVAT emulator: users, projects, tasks, labels, jobs,
-frames, requests and annotations, plus the JSON renderings CVAT 2.23.1 serves.
+frames, requests, annotations, organizations and access tokens, and the
+access rules (renderings are in ``render.py``).
 
 All access goes through ``State.lock`` (the HTTP server is multi-threaded).
 Stored annotation objects are never mutated after creation (updates replace
@@ -11,15 +12,7 @@ import itertools
 import secrets
 import threading
 
-ABOUT_DESCRIPTION = (
-    "CVAT is completely re-designed and re-implemented version of Video "
-    "Annotation Tool from Irvine, California tool. It is free, online, "
-    "interactive video and image annotation tool for computer vision. It is "
-    "being used by our team to annotate million of objects with different "
-    "properties. Many UI and UX decisions are based on feedbacks from "
-    "professional data annotation team."
-)
-VERSION = "2.23.1"
+from . import profiles
 
 
 def now():
@@ -96,28 +89,37 @@ class State:
     ADMIN = ("admin", "admin-password-1", "admin@example.com")
     OTHER = ("annotator", "annotator-password-2", "annotator@example.com")
 
-    def __init__(self):
+    def __init__(self, profile=profiles.DEFAULT):
         self.lock = threading.RLock()
+        self.profile = profiles.get(profile)
         self.reset()
 
-    def reset(self):
+    def reset(self, profile=None):
+        """A fresh install (of ``profile``'s version when given)."""
         with self.lock:
+            if profile is not None:
+                self.profile = profiles.get(profile)
             self.users = {}
-            self.tokens = {}  # token key -> user id
+            self.tokens = {}  # login key -> user id
             self.sessions = {}  # sessionid -> (user id, csrftoken)
+            self.access_tokens = {}  # id -> personal access token record
+            self.access_tokens_by_value = {}
+            self.organizations = {}  # id -> org dict
+            self.memberships = {}  # id -> {id, org_id, user_id, role, ...}
             self.projects = {}
             self.tasks = {}
             self.labels = {}  # id -> label (top-level and sublabels)
             self.jobs = {}
             self.frames = {}  # task id -> list of frame dicts (with bytes)
             self.requests = {}  # rq_id -> request dict
-            self.annotations = {}  # task id -> TaskAnnotations
+            self.annotations = {}  # task id (or ("job", id) of a replica) -> TaskAnnotations
             self.uploads = {}  # task id -> list of (name, bytes) pending
             self._ids = {
                 k: itertools.count(1)
                 for k in (
                     "user", "project", "task", "label", "attribute", "job",
-                    "shape", "tag", "track", "tracked_shape",
+                    "shape", "tag", "track", "tracked_shape", "organization",
+                    "membership", "access_token",
                 )
             }
             for creds, admin in ((self.ADMIN, True), (self.OTHER, False)):
@@ -155,21 +157,82 @@ class State:
         self.tokens[key] = user.id
         return key
 
-    # access rules
+    def add_access_token(self, user, name, read_only=True, expiry_date=None):
+        """A personal access token (2.73); returns (record, secret value)."""
+        with self.lock:
+            value = "%s.%s" % (secrets.token_hex(4), secrets.token_hex(16))
+            stamp = now()
+            token = {
+                "id": self.next_id("access_token"), "name": name,
+                "created_date": stamp, "updated_date": stamp,
+                "expiry_date": expiry_date, "last_used_date": None,
+                "read_only": read_only, "owner_id": user.id, "revoked": False,
+            }
+            self.access_tokens[token["id"]] = token
+            self.access_tokens_by_value[value] = token
+            return token, value
+
+    # organizations
+
+    def add_organization(self, slug, owner, name=None, description=""):
+        """An organization owned by ``owner`` (its first member)."""
+        with self.lock:
+            stamp = now()
+            org = {"id": self.next_id("organization"), "slug": slug,
+                   "name": name or slug, "description": description,
+                   "owner_id": owner.id, "created_date": stamp,
+                   "updated_date": stamp}
+            self.organizations[org["id"]] = org
+            self.add_member(org, owner, "owner", invitation=None)
+            return org
+
+    def add_member(self, org, user, role, invitation="<key>"):
+        with self.lock:
+            m = {"id": self.next_id("membership"), "org_id": org["id"],
+                 "user_id": user.id, "role": role, "joined_date": now(),
+                 "invitation": None if invitation is None else secrets.token_hex(8)}
+            self.memberships[m["id"]] = m
+            return m
+
+    def role(self, user, org_id):
+        """The user's role in the organization, or None for a non-member."""
+        for m in self.memberships.values():
+            if m["org_id"] == org_id and m["user_id"] == user.id:
+                return m["role"]
+        return None
+
+    # access rules (see orgs.py for what the recordings show)
+
+    def task_staff(self, user, task):
+        """Owner or assignee of the task or of its project."""
+        if user.id in (task["owner_id"], task["assignee_id"]):
+            return True
+        project = self.projects.get(task["project_id"])
+        return bool(project and user.id in (project["owner_id"], project["assignee_id"]))
 
     def can_see_task(self, user, task):
-        if user.is_superuser or user.id in (task["owner_id"],
-                                            task["assignee_id"]):
+        if user.is_superuser:
             return True
-        if task["project_id"] is not None:
-            project = self.projects.get(task["project_id"])
-            if project and self.can_see_project(user, project):
-                return True
-        return any(j["assignee_id"] == user.id for j in self.task_jobs(task))
+        org = task.get("org_id")
+        if org is None:
+            return self.task_staff(user, task) or any(
+                j["assignee_id"] == user.id for j in self.task_jobs(task))
+        role = self.role(user, org)
+        if role is None:
+            return False
+        return role in ("owner", "maintainer") or self.task_staff(user, task)
+
+    def can_see_job(self, user, job, task):
+        if self.can_see_task(user, task):
+            return True
+        return job["assignee_id"] == user.id and (
+            task.get("org_id") is None or self.role(user, task["org_id"]) is not None)
 
     def can_see_project(self, user, project):
-        return user.is_superuser or user.id in (project["owner_id"],
-                                                project["assignee_id"])
+        if user.is_superuser or user.id in (project["owner_id"], project["assignee_id"]):
+            return True
+        org = project.get("org_id")
+        return org is not None and self.role(user, org) in ("owner", "maintainer")
 
     def task_jobs(self, task):
         return [self.jobs[j] for j in task["job_ids"]]
@@ -182,141 +245,3 @@ class State:
 
     def project_labels(self, project):
         return [self.labels[i]["json"] for i in project["label_ids"]]
-
-
-# JSON renderings (2.23.1 field sets)
-
-
-def basic_user(user, base):
-    if user is None:
-        return None
-    return {
-        "first_name": "",
-        "id": user.id,
-        "last_name": "",
-        "url": f"{base}/api/users/{user.id}",
-        "username": user.username,
-    }
-
-
-def full_user(user, base):
-    return {
-        "date_joined": user.date_joined,
-        "email": user.email,
-        "first_name": "",
-        "groups": ["admin"] if user.is_superuser else ["user"],
-        "has_analytics_access": user.is_superuser,
-        "id": user.id,
-        "is_active": True,
-        "is_staff": user.is_superuser,
-        "is_superuser": user.is_superuser,
-        "last_login": user.last_login,
-        "last_name": "",
-        "url": f"{base}/api/users/{user.id}",
-        "username": user.username,
-    }
-
-
-def project_json(state, p, base):
-    tasks = [t for t in state.tasks.values() if t["project_id"] == p["id"]]
-    return {
-        "assignee": basic_user(state.users.get(p["assignee_id"]), base),
-        "assignee_updated_date": p["assignee_updated_date"],
-        "bug_tracker": p["bug_tracker"],
-        "created_date": p["created_date"],
-        "dimension": "2d" if any(t["size"] for t in tasks) else None,
-        "guide_id": None,
-        "id": p["id"],
-        "labels": {"url": f"{base}/api/labels?project_id={p['id']}"},
-        "name": p["name"],
-        "organization": None,
-        "owner": basic_user(state.users.get(p["owner_id"]), base),
-        "source_storage": None,
-        "status": "annotation",
-        "target_storage": None,
-        "task_subsets": sorted({t["subset"] for t in tasks if t["subset"]}),
-        "tasks": {
-            "count": len(tasks),
-            "url": f"{base}/api/tasks?project_id={p['id']}",
-        },
-        "updated_date": p["updated_date"],
-        "url": f"{base}/api/projects/{p['id']}",
-    }
-
-
-def task_json(state, t, base):
-    jobs = state.task_jobs(t)
-    out = {
-        "assignee": basic_user(state.users.get(t["assignee_id"]), base),
-        "assignee_updated_date": t["assignee_updated_date"],
-        "bug_tracker": t["bug_tracker"],
-        "created_date": t["created_date"],
-        "dimension": "2d",
-        "guide_id": None,
-        "id": t["id"],
-        "jobs": {
-            "completed": sum(j["state"] == "completed" for j in jobs),
-            "count": len(jobs),
-            "url": f"{base}/api/jobs?task_id={t['id']}",
-            "validation": sum(j["stage"] == "validation" for j in jobs),
-        },
-        "labels": {"url": f"{base}/api/labels?task_id={t['id']}"},
-        "mode": t["mode"],
-        "name": t["name"],
-        "organization": None,
-        "overlap": t["overlap"],
-        "owner": basic_user(state.users.get(t["owner_id"]), base),
-        "project_id": t["project_id"],
-        "segment_size": t["segment_size"],
-        "source_storage": None,
-        "status": "annotation",
-        "subset": t["subset"],
-        "target_storage": None,
-        "updated_date": t["updated_date"],
-        "url": f"{base}/api/tasks/{t['id']}",
-        "validation_mode": None,
-    }
-    if t["data"] is not None:  # CVAT omits data-sourced fields until then
-        out.update(
-            data=t["data"],
-            data_chunk_size=t["chunk_size"],
-            data_compressed_chunk_type="imageset",
-            data_original_chunk_type="imageset",
-            image_quality=t["image_quality"],
-            size=t["size"],
-        )
-    return out
-
-
-def job_json(state, j, base):
-    task = state.tasks[j["task_id"]]
-    return {
-        "assignee": basic_user(state.users.get(j["assignee_id"]), base),
-        "assignee_updated_date": j["assignee_updated_date"],
-        "bug_tracker": task["bug_tracker"] or None,
-        "created_date": j["created_date"],
-        "data_chunk_size": task["chunk_size"],
-        "data_compressed_chunk_type": "imageset",
-        "data_original_chunk_type": "imageset",
-        "dimension": "2d",
-        "frame_count": j["stop_frame"] - j["start_frame"] + 1,
-        "guide_id": None,
-        "id": j["id"],
-        "issues": {"count": 0, "url": f"{base}/api/issues?job_id={j['id']}"},
-        "labels": {"url": f"{base}/api/labels?job_id={j['id']}"},
-        "mode": task["mode"],
-        "organization": None,
-        "project_id": task["project_id"],
-        "source_storage": None,
-        "stage": j["stage"],
-        "start_frame": j["start_frame"],
-        "state": j["state"],
-        "status": j["stage"],
-        "stop_frame": j["stop_frame"],
-        "target_storage": None,
-        "task_id": j["task_id"],
-        "type": "annotation",
-        "updated_date": j["updated_date"],
-        "url": f"{base}/api/jobs/{j['id']}",
-    }
-
