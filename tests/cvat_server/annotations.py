@@ -12,6 +12,7 @@ order and clients must match them by ``label_id``.
 """
 import json
 import math
+import re
 
 SHAPE_TYPES = {
     "rectangle", "polygon", "polyline", "points", "ellipse", "cuboid", "mask",
@@ -72,6 +73,15 @@ def encode(tags, shapes, tracks, intervals=False):
             % ('"intervals":[],' if intervals else "", text(shapes), text(tags), text(tracks)))
 
 
+_INT_SCORE = re.compile(r'"score":([01])(?=[,}])')
+
+
+def as_served(text):
+    """A stored answer as a GET serves it: scores are floats (``1.0``), as
+    CVAT reads them back from its database."""
+    return _INT_SCORE.sub(r'"score":\1.0', text)
+
+
 class AnnotationError(Exception):
     """A 400 answer with a field-keyed body (or plain text, as CVAT's
     database errors are)."""
@@ -90,8 +100,8 @@ class _ItemError(Exception):
 class Context:
     """What validation needs to know about the task/job being written."""
 
-    def __init__(self, labels, start, stop, scores=False):
-        self.start, self.stop, self.scores = start, stop, scores
+    def __init__(self, labels, start, stop, scores=False, strict=False):
+        self.start, self.stop, self.scores, self.strict = start, stop, scores, strict
         self.top = {}  # label id -> (type, attribute ids, {sublabel id: attr ids})
         for label in labels:
             subs = {
@@ -229,11 +239,12 @@ def _geometry(item, errors, ctx):
 
 
 def _score(item, errors, ctx):
-    """2.73's ``score`` (default 1.0, a number in [0, 1]); None on 2.23.1,
-    which ignores the field."""
+    """2.73's ``score``: a number in [0, 1], default 1, kept as sent (a write
+    echoes it so; GETs serve it as a float, see ``as_served``); None on
+    2.23.1, which ignores the field."""
     if not ctx.scores:
         return None
-    value = item.get("score", 1.0)
+    value = item.get("score", 1)
     if value is None:
         errors["score"] = ["This field may not be null."]
     elif isinstance(value, bool) or not _finite(value):
@@ -243,7 +254,7 @@ def _score(item, errors, ctx):
     elif float(value) < 0:
         errors["score"] = ["Ensure this value is greater than or equal to 0."]
     else:
-        return float(value)
+        return value
     return None
 
 
@@ -334,6 +345,8 @@ class Normalizer:
                      source=source)
         if score is not None:
             shape["score"] = score
+        if self.ids == "echo" and "elements" not in item:
+            del shape["elements"]  # a delete's answer echoes what was sent
         shape.update(geom)
         if geom["type"] == "skeleton":
             shape["points"] = []
@@ -371,7 +384,7 @@ class Normalizer:
                 body[i] = errors
                 raise _ItemError({"elements": body})
         missing = set(subs) - seen
-        if self.partial and not out:
+        if self.partial and not out and self.ctx.strict:
             raise _ItemError({"elements": ["at least one required for skeleton shape"]})
         if missing and not self.partial:
             raise _ItemError({"elements": [
@@ -394,8 +407,8 @@ class Normalizer:
         x, y = float(x), float(y)
         if x - x != 0 or y - y != 0:  # nan or inf
             return None
-        score = get("score", 1.0) if self.ctx.scores else None
-        if score is not None and (type(score) not in _NUMBER or not 0 <= score <= 1):
+        score = get("score", 1) if self.ctx.scores else None
+        if self.ctx.scores and (type(score) not in _NUMBER or not 0 <= score <= 1):
             return None
         f, occ, out = get("frame", frame), get("occluded", False), get("outside", False)
         z, group, src = get("z_order", 0), get("group", 0), get("source", "manual")
@@ -423,8 +436,8 @@ class Normalizer:
         if score is None:
             rec.json = _ELEMENT_JSON % values
         else:
-            rec["score"] = float(score)
-            rec.json = _SCORED_ELEMENT_JSON % (values + (float(score),))
+            rec["score"] = score
+            rec.json = _SCORED_ELEMENT_JSON % (values + (score,))
         return rec
 
     def _element(self, el, lid, attr_ids, frame):

@@ -87,7 +87,8 @@ class JobRoutes(ApiBase):
     def _annotations(self, req, task, store, start, stop):
         intervals = self.profile.intervals
         if req.method == "GET":
-            return Response(200, ann.encode(*store.in_range(start, stop), intervals=intervals))
+            text = ann.encode(*store.in_range(start, stop), intervals=intervals)
+            return Response(200, ann.as_served(text) if self.profile.scores else text)
         if task["data"] is None and req.method != "DELETE":
             raise HttpError(400, {"detail": "The task has no data; annotations cannot be saved"})
         if req.method == "DELETE":
@@ -101,7 +102,8 @@ class JobRoutes(ApiBase):
     def _write_annotations(self, req, task, store, start, stop):
         payload = req.json()
         strict = self.profile.strict_ids
-        ctx = ann.Context(self.state.task_labels(task), start, stop, scores=self.profile.scores)
+        ctx = ann.Context(self.state.task_labels(task), start, stop,
+                          scores=self.profile.scores, strict=strict)
         action = req.query.get("action") if req.method == "PATCH" else "put"
         if action not in ("put", "create", "update", "delete"):
             raise HttpError(400, list(BAD_ACTION))
