@@ -9,7 +9,7 @@ has no tokens (404 on the endpoints, ``Bearer`` ignored).
 import base64
 import secrets
 
-from .httputil import HttpError, not_found_html
+from .httputil import HttpError
 from .routes import ApiBase, Response, forbidden, get_or_404, route
 from .render import basic_user, full_user
 from .state import now
@@ -115,13 +115,8 @@ class AuthRoutes(ApiBase):
 
     # personal access tokens (2.73)
 
-    def _tokens_enabled(self):
-        if not self.profile.access_tokens:
-            raise not_found_html()
-
-    @route("GET POST", r"/api/auth/access_tokens")
+    @route("GET POST", r"/api/auth/access_tokens", "access_tokens")
     def access_tokens(self, req):
-        self._tokens_enabled()
         if req.method == "POST":
             if req.auth == "access_token":
                 raise forbidden()
@@ -142,16 +137,14 @@ class AuthRoutes(ApiBase):
         items.sort(key=lambda t: -t["id"])
         return Response(200, self.paginate(req, items, lambda t: token_json(self.state, t, req.base)))
 
-    @route("GET", r"/api/auth/access_tokens/self")
+    @route("GET", r"/api/auth/access_tokens/self", "access_tokens")
     def access_token_self(self, req):
-        self._tokens_enabled()
         if req.auth != "access_token":
             raise forbidden()
         return Response(200, token_json(self.state, req.access_token, req.base))
 
-    @route("GET PATCH DELETE", r"/api/auth/access_tokens/(\d+)")
+    @route("GET PATCH DELETE", r"/api/auth/access_tokens/(\d+)", "access_tokens")
     def access_token(self, req, tid):
-        self._tokens_enabled()
         token = get_or_404(self.state.access_tokens, tid, "AccessToken")
         if token["owner_id"] != req.user.id or token["revoked"]:
             raise HttpError(404, {"detail": "No AccessToken matches the given query."})

@@ -31,6 +31,9 @@ class Profile:
         self.strict_ids = features.pop("strict_ids", False)
         # the fields CVAT added to tasks/jobs/projects/requests/meta
         self.consensus_fields = features.pop("consensus_fields", False)
+        # labels?task_id= / job_id= of an org's task under X-Organization: ''
+        # answer count 0 (2.23.1) or the labels (2.73)
+        self.personal_context_hides_labels = features.pop("personal_context_hides_labels", True)
         # GET /api/organizations/{id} by a non-member: 403 (else 404)
         self.org_forbidden_status = features.pop("org_forbidden_status", 404)
         if features:
@@ -62,6 +65,7 @@ PROFILES = {
     "2.73.0": Profile(
         "2.73.0", access_tokens=True, scores=True, intervals=True,
         strict_ids=True, consensus_fields=True, org_forbidden_status=403,
+        personal_context_hides_labels=False,
     ),
 }
 

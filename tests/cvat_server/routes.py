@@ -16,14 +16,15 @@ PAGE_SIZE = 10
 MAX_PAGE_SIZE = 1000
 FORBIDDEN = {"detail": "You do not have permission to perform this action."}
 
-ROUTES = []  # (methods, compiled path regex, function(api, req, *groups))
+ROUTES = []  # (methods, compiled path regex, function(api, req, *groups), feature)
 
 
-def route(methods, pattern):
+def route(methods, pattern, feature=None):
     """Registers the decorated handler for ``methods`` (space-separated) on
-    the path regex ``pattern`` (matched whole, without trailing slash)."""
+    the path regex ``pattern`` (matched whole, without trailing slash); with
+    ``feature``, only on profiles that have it (else the URL is unknown)."""
     def wrap(fn):
-        ROUTES.append((set(methods.split()), re.compile(pattern + "$"), fn))
+        ROUTES.append((set(methods.split()), re.compile(pattern + "$"), fn, feature))
         return fn
     return wrap
 

@@ -240,9 +240,9 @@ class CVATServer:
 
     def dispatch(self, req, expired=False):
         path_known = False
-        for methods, pattern, fn in ROUTES:
+        for methods, pattern, fn, feature in ROUTES:
             m = pattern.match(req.path)
-            if not m:
+            if not m or feature and not getattr(self.profile, feature):
                 continue
             path_known = True
             if req.method not in methods:

@@ -252,8 +252,8 @@ class TaskRoutes(ApiBase):
         """A label list asked for with a context the owner is not in is empty."""
         ctx = request_context(self.state, req)
         org = owner.get("org_id")
-        return not (ctx == PERSONAL and org is not None
-                    or isinstance(ctx, dict) and org != ctx["id"])
+        hidden = ctx == PERSONAL and org is not None and self.profile.personal_context_hides_labels
+        return not (hidden or isinstance(ctx, dict) and org != ctx["id"])
 
     def _replicas(self, body):
         replicas = body.get("consensus_replicas", 0) or 0
