@@ -99,7 +99,7 @@ def flow(cvat_server):
     r = s.post(f"/api/tasks/{tid}/data", data={"image_quality": 75},
                files={"client_files[0]": ("smoke.jpg", jpeg(320, 240))})
     ours[f"POST /api/tasks/{{tid}}/data"] = {"body": r.json(), "status": r.status_code}
-    ours["GET /api/requests/{rq}"] = s.get(f"/api/requests/{r.json()['rq_id']}").json()
+    ours["GET /api/requests/{rq}"] = cvat_server.wait_for_request(s, r.json()["rq_id"])
     ours["GET /api/tasks/{tid}/data/meta"] = s.get(f"/api/tasks/{tid}/data/meta").json()
     labels = s.get(f"/api/labels?task_id={tid}").json()
     ours["GET /api/labels?task_id={tid}"] = labels
@@ -185,6 +185,7 @@ def _fiftyone_replay(cvat_server):
     """Our answers to each recorded FiftyOne call, in recorded order (the
     recorded project/task/job ids are mapped to the ones we assigned)."""
     s = cvat_server.session()
+    cvat_server.instant_processing()  # FiftyOne's client polls the job list
     ids = {}  # kind -> our id
 
     def ours(path):
@@ -332,8 +333,9 @@ def assert_annotations_served_like(cvat_server, real_label, real_body, frames):
     ``real_label`` on ``frames`` images; ours has the same fields."""
     s = cvat_server.session()
     tid = s.post("/api/tasks", json={"name": "t", "labels": [_spec_from_served(real_label)]}).json()["id"]
-    s.post(f"/api/tasks/{tid}/data", data={"image_quality": 70},
-           files={f"client_files[{i}]": (f"{i}.jpg", jpeg(80, 60)) for i in range(frames)})
+    r = s.post(f"/api/tasks/{tid}/data", data={"image_quality": 70},
+               files={f"client_files[{i}]": (f"{i}.jpg", jpeg(80, 60)) for i in range(frames)})
+    cvat_server.wait_for_request(s, r.json()["rq_id"])
     (ours_label,) = s.get(f"/api/labels?task_id={tid}").json()["results"]
     ids = {real_label["id"]: ours_label["id"]}
     ids.update({r["id"]: o["id"] for r, o in zip(real_label["sublabels"], ours_label["sublabels"])})
