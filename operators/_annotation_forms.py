@@ -3,11 +3,15 @@ plugin secrets, clean error messages, sample targets, progress, run choice.
 
 CVAT's URL and credentials come from the plugin secrets (or environment
 variables) ``FIFTYONE_CVAT_URL``, ``FIFTYONE_CVAT_USERNAME``,
-``FIFTYONE_CVAT_PASSWORD`` and ``FIFTYONE_CVAT_EMAIL``; they are never form
-fields, so they never land in saved params or run records.
+``FIFTYONE_CVAT_PASSWORD`` and ``FIFTYONE_CVAT_EMAIL``, or instead of a
+username and password ``FIFTYONE_CVAT_API_TOKEN`` (a CVAT personal access
+token); they are never form fields, so they never land in saved params or
+run records.
 """
 import contextlib
+import hashlib
 import os
+import time
 
 import fiftyone.operators as foo
 import fiftyone.operators.types as types
@@ -39,8 +43,11 @@ def _clean_message(ctx, error):
     msg = str(error) or type(error).__name__
     if not isinstance(error, (CVATError, ValueError)):
         msg = "%s: %s" % (type(error).__name__, msg)
-    password = _credentials(ctx).get("password")
-    return msg.replace(password, "***") if password else msg
+    creds = _credentials(ctx)
+    for secret in (creds.get("password"), creds.get("api_token")):
+        if secret:
+            msg = msg.replace(secret, "***")
+    return msg
 
 
 def _credentials(ctx):
@@ -60,11 +67,53 @@ def _missing_credentials(creds):
     missing = []
     if not creds.get("url"):
         missing.append(SECRETS["url"])
+    if creds.get("api_token"):
+        return missing
     if not (creds.get("username") or creds.get("email")):
         missing.append(SECRETS["username"])
     if not creds.get("password"):
         missing.append(SECRETS["password"])
+    if missing:
+        missing.append("or " + SECRETS["api_token"])
     return missing
+
+
+_ORGS = {}  # hash of the credentials -> (time, organizations or error)
+ORGS_TTL = 60.0
+
+
+def _organizations(creds):
+    """The user's CVAT organizations (cached a minute: forms re-resolve on
+    every edit); raises CVATError when CVAT cannot say."""
+    key = hashlib.sha256(repr(sorted(
+        (k, v) for k, v in creds.items() if v)).encode()).hexdigest()
+    hit = _ORGS.get(key)
+    if hit is None or time.monotonic() - hit[0] > ORGS_TTL:
+        try:
+            hit = (time.monotonic(), runs.list_organizations(creds))
+        except CVATError as e:
+            hit = (time.monotonic(), e)
+        _ORGS[key] = hit
+    if isinstance(hit[1], Exception):
+        raise hit[1]
+    return hit[1]
+
+
+def _organization_input(inputs, ctx):
+    """A choice of the user's organizations and the personal workspace."""
+    choices = types.DropdownView()
+    choices.add_choice("", label="Personal workspace")
+    try:
+        for org in _organizations(_credentials(ctx)):
+            choices.add_choice(org["slug"], label="%s (%s)" % (org["name"], org["slug"]))
+    except CVATError as e:
+        inputs.view("organizations_unknown", types.Warning(
+            label="Could not list your CVAT organizations",
+            description=_clean_message(ctx, e)))
+    inputs.enum("organization", choices.values(), default="",
+                label="CVAT organization", view=choices,
+                description="Where the tasks are created; loading, status, "
+                "opening and deleting the run use it too")
 
 
 def _tag_target(ctx):
@@ -153,9 +202,12 @@ def _secrets_notice(inputs, ctx):
             ),
         )
         return False
+    how = ("API token from %s" % SECRETS["api_token"]) if creds.get("api_token") else (
+        "username and password")
     inputs.view(
         "server",
-        types.Notice(label="CVAT server: %s (from %s)" % (creds["url"], SECRETS["url"])),
+        types.Notice(label="CVAT server: %s (from %s), signed in with the %s"
+                     % (creds["url"], SECRETS["url"], how)),
     )
     return True
 

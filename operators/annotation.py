@@ -23,6 +23,7 @@ from ._annotation_forms import (
     _delegation_config,
     _keypoint_fields,
     _missing_credentials,
+    _organization_input,
     _progress,
     _request_target,
     _run_choice,
@@ -56,7 +57,8 @@ class RequestSkeletonAnnotation(foo.Operator):
     def resolve_input(self, ctx):
         inputs = types.Object()
         form = types.View(label="Request skeleton annotation in CVAT")
-        _secrets_notice(inputs, ctx)
+        if _secrets_notice(inputs, ctx) and _showing_form(ctx):
+            _organization_input(inputs, ctx)
 
         target_choices = types.RadioGroup()
         target_choices.add_choice("TAGGED", label="Samples with a tag")
@@ -155,6 +157,7 @@ class RequestSkeletonAnnotation(foo.Operator):
                     segment_size=params.get("segment_size"),
                     task_assignee=params.get("task_assignee"),
                     job_assignees=params.get("job_assignees"),
+                    organization=params.get("organization") or None,
                     credentials=creds,
                 )
                 url = runs.editor_url(dataset, params["anno_key"], creds)

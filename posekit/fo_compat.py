@@ -92,6 +92,46 @@ class CVATAnnotationAPI(fouc.CVATAnnotationAPI):
     def _is_empty_project(self, project_id):
         return self.is_empty_project(project_id)
 
+    def _setup(self):
+        return self.setup()
+
+    def setup(self):
+        """Connects (FiftyOne's: log in, then read the version); override to
+        change how.
+
+        Why: posekit reads the server version *before* signing in (it decides
+        between a token and a password) and signs in with a token."""
+        return fouc.CVATAnnotationAPI._setup(self)
+
+    def new_session(self):
+        """A fresh ``requests.Session`` with the client's extra headers,
+        made the client's session."""
+        import requests
+
+        self._session = requests.Session()
+        if self._headers:
+            self._session.headers.update(self._headers)
+        return self._session
+
+    def set_server_version(self, version):
+        """Sets the ``packaging`` Version the URLs are built for."""
+        self._server_version = version
+
+    def password_login(self):
+        """FiftyOne's username (or email) + password login."""
+        self._login(self._username, self._password, email=self._email)
+
+    def finish_setup(self):
+        """FiftyOne's last setup steps: the Referer and ``X-Organization``
+        headers."""
+        self._add_referer()
+        self._add_organization()
+
+    @property
+    def organization(self):
+        """The organization (slug) every request names, or None."""
+        return self._organization
+
     def is_empty_project(self, project_id):
         """Whether the project has no tasks; override to change how."""
         return fouc.CVATAnnotationAPI._is_empty_project(self, project_id)

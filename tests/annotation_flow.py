@@ -14,11 +14,20 @@ from posekit.cvat import svg
 FIELD = "ground_truth"
 
 
-def set_credentials(monkeypatch, server, password=None):
+def set_credentials(monkeypatch, server, password=None, username=None):
     monkeypatch.setenv("FIFTYONE_CVAT_URL", server.url)
-    monkeypatch.setenv("FIFTYONE_CVAT_USERNAME", server.username)
+    monkeypatch.setenv("FIFTYONE_CVAT_USERNAME", username or server.username)
     monkeypatch.setenv("FIFTYONE_CVAT_PASSWORD", password or server.password)
     monkeypatch.delenv("FIFTYONE_CVAT_EMAIL", raising=False)
+    monkeypatch.delenv("FIFTYONE_CVAT_API_TOKEN", raising=False)
+
+
+def set_token(monkeypatch, server, token):
+    """Token-only credentials: no username, no password."""
+    monkeypatch.setenv("FIFTYONE_CVAT_URL", server.url)
+    monkeypatch.setenv("FIFTYONE_CVAT_API_TOKEN", token)
+    for name in ("USERNAME", "PASSWORD", "EMAIL"):
+        monkeypatch.delenv("FIFTYONE_CVAT_" + name, raising=False)
 
 
 def run(name, dataset, params=None, selected=None, delegate=False, view=None):
@@ -108,11 +117,11 @@ def play_annotator(session, task_id, seed=0):
         for e in new["elements"]:
             e["frame"] = new["frame"]
         shapes.append(new)
-        for s in shapes:
+        for s in shapes:  # ids must be absent on a PUT (CVAT 2.73)
             rng.shuffle(s["elements"])
             for e in s["elements"]:
                 e.pop("id", None)
-            s.pop("id", None) if s is new else None
+            s.pop("id", None)
         body["shapes"] = shapes
         r = session.put("/api/jobs/%d/annotations" % job["id"], json=body)
         r.raise_for_status()

@@ -86,6 +86,10 @@ CVAT_HOOKS = {
     "_parse_local_files": ["self", "paths"],
     "_get_value_update_map": ["self", "name", "id_map", "result_name", "search_url_fcn"],
     "_get_paginated_results": ["self", "base_url"],
+    "_setup": ["self"],
+    "_login": ["self", "username", "password", "email"],
+    "_add_referer": ["self"],
+    "_add_organization": ["self"],
 }
 
 
@@ -106,6 +110,12 @@ def test_cvat_client_sends_every_request_through_make_request():
     init = inspect.getsource(fouc.CVATAnnotationAPI.__init__)
     assert "self._url" in init and "_user_id_map" in init
     assert "self._session" in inspect.getsource(fouc.CVATAnnotationAPI._setup)
+    # the seam's setup pieces set what FiftyOne's own setup sets
+    setup = inspect.getsource(fouc.CVATAnnotationAPI._setup)
+    for name in ("self._headers", "self._server_version", "self._login(",
+                 "self._add_referer()", "self._add_organization()"):
+        assert name in setup, name
+    assert "self._organization" in inspect.getsource(fouc.CVATAnnotationAPI.__init__)
 
 
 def test_cvat_results_constructor_takes_posekit_keywords():

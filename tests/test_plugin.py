@@ -33,6 +33,7 @@ def test_manifest_declares_name_range_and_secrets():
         "FIFTYONE_CVAT_USERNAME",
         "FIFTYONE_CVAT_PASSWORD",
         "FIFTYONE_CVAT_EMAIL",
+        "FIFTYONE_CVAT_API_TOKEN",
     }
 
 

@@ -2,6 +2,11 @@
 :class:`posekit.fo_compat.CVATAnnotationAPI`) with
 timeouts on every request, ``/api/requests/{rq_id}`` waits with a deadline,
 errors that never carry credentials, and concurrent job downloads.
+
+It reads the server's version once (``/api/server/about``, before logging
+in) and lets it decide: a personal access token (``Authorization: Bearer``,
+CVAT >= 2.48) is used instead of a username and password when given; an
+``organization`` (slug) goes with every request as ``X-Organization``.
 """
 import json
 import logging
@@ -10,9 +15,15 @@ from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
+from packaging.version import Version
+
 from posekit.fo_compat import CVATAnnotationAPI
 
 logger = logging.getLogger(__name__)
+
+TOKENS_SINCE = Version("2.48")  # CVAT's "Support for API access tokens"
+TOKEN_ENV_VAR = "FIFTYONE_CVAT_API_TOKEN"
 
 
 class CVATError(RuntimeError):
@@ -36,6 +47,11 @@ class CVATTimeoutError(CVATError):
     """CVAT did not answer, or did not finish processing, in time."""
 
 
+class CVATTokenError(CVATError):
+    """The API token cannot be used (this server has none, it was rejected,
+    or it is read-only and a write is needed)."""
+
+
 def safe_url(url):
     """``url`` without any user info (``user:pass@``), query or fragment."""
     parts = urlsplit(url or "")
@@ -50,7 +66,10 @@ class PosekitCVATAPI(CVATAnnotationAPI):
 
     Args:
         name, url, username, email, password, headers, organization: as for
-            ``fiftyone.utils.cvat.CVATAnnotationAPI``
+            ``fiftyone.utils.cvat.CVATAnnotationAPI`` (``organization`` is
+            the org's slug; None or "" for the personal workspace)
+        api_token (None): a CVAT personal access token, used instead of
+            the username and password
         request_timeout (30): seconds to wait for any single HTTP answer
         processing_timeout (600): seconds to wait for CVAT to process
             uploaded media
@@ -69,11 +88,14 @@ class PosekitCVATAPI(CVATAnnotationAPI):
         request_timeout=30,
         processing_timeout=600,
         max_workers=8,
+        api_token=None,
     ):
         self._request_timeout = request_timeout
         self._processing_timeout = processing_timeout
         self.max_workers = max(1, int(max_workers or 1))
-        self._passwords = [s for s in (password,) if s]
+        self._api_token = api_token or None
+        self._token_info = None
+        self._passwords = [s for s in (password, api_token) if s]
         self.created_task_ids = []
         self.created_project_ids = []
         if not url:
@@ -81,11 +103,11 @@ class PosekitCVATAPI(CVATAnnotationAPI):
                 "No CVAT server URL: set FIFTYONE_CVAT_URL (plugin secret or "
                 "environment variable)"
             )
-        if not (username or email) or not password:
+        if not api_token and (not (username or email) or not password):
             raise CVATError(
-                "No CVAT credentials: set FIFTYONE_CVAT_USERNAME (or "
+                "No CVAT credentials: set %s, or FIFTYONE_CVAT_USERNAME (or "
                 "FIFTYONE_CVAT_EMAIL) and FIFTYONE_CVAT_PASSWORD (plugin "
-                "secrets or environment variables)"
+                "secrets or environment variables)" % TOKEN_ENV_VAR
             )
         if email and not username:
             # CVAT logs in by email + password (a blank username is allowed);
@@ -100,6 +122,74 @@ class PosekitCVATAPI(CVATAnnotationAPI):
             headers=headers,
             organization=organization,
         )
+
+    # -- connecting -----------------------------------------------------------
+
+    def setup(self):
+        """Reads the server version (anonymously), then signs in with the
+        token or the username and password."""
+        urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+        self.new_session()
+        self.set_server_version(Version("2"))  # for base_api_url, until read
+        about = self.get(self.about_url).json()
+        try:
+            self.set_server_version(Version(str(about["version"])))
+        except Exception:
+            raise CVATError(
+                "CVAT at %s did not say which version it is (/api/server/about)"
+                % safe_url(self.server_url)
+            ) from None
+        if self._api_token:
+            self._token_login()
+        else:
+            self.password_login()
+        self.finish_setup()
+        logger.debug("CVAT server version: %s", self.server_version)
+
+    @property
+    def has_access_tokens(self):
+        """Whether this server's version has personal access tokens."""
+        return self.server_version >= TOKENS_SINCE
+
+    def _token_login(self):
+        if not self.has_access_tokens:
+            raise CVATTokenError(
+                "This CVAT (%s) has no API tokens (2.23): use a username and "
+                "password (FIFTYONE_CVAT_USERNAME / FIFTYONE_CVAT_PASSWORD) "
+                "instead of %s" % (self.server_version, TOKEN_ENV_VAR)
+            )
+        self.session.headers["Authorization"] = "Bearer %s" % self._api_token
+        try:
+            self._token_info = self.get(
+                "%s/auth/access_tokens/self" % self.base_api_url
+            ).json()
+        except CVATHTTPError as e:
+            if e.response is not None and e.response.status_code == 401:
+                raise CVATTokenError(
+                    "CVAT at %s rejected the API token (%s): it may be "
+                    "mistyped, revoked or expired; create a new one in CVAT "
+                    "(user menu > Settings > Access tokens)"
+                    % (safe_url(self.server_url), TOKEN_ENV_VAR)
+                ) from None
+            raise
+
+    def require_write(self):
+        """Raises CVATTokenError, before anything is written, when signed
+        in with a read-only token."""
+        if self._token_info is not None and self._token_info.get("read_only"):
+            raise CVATTokenError(
+                "This token cannot write: create a read-write token in CVAT "
+                "(user menu > Settings > Access tokens, without 'Read only') "
+                "and set it as %s" % TOKEN_ENV_VAR
+            )
+
+    def list_organizations(self):
+        """The user's organizations: ``[{"slug", "name"}]``."""
+        url = "%s/organizations?page_size=100" % self.base_api_url
+        return [
+            {"slug": o["slug"], "name": o.get("name") or o["slug"]}
+            for o in self.paginated_results(url)
+        ]
 
     # -- requests ---------------------------------------------------------
 
@@ -161,11 +251,15 @@ class PosekitCVATAPI(CVATAnnotationAPI):
                 )
             if status == 401:
                 hint = (
+                    "; check the CVAT API token (%s)" % TOKEN_ENV_VAR
+                    if self._api_token else
                     "; check the CVAT username and password "
                     "(FIFTYONE_CVAT_USERNAME / FIFTYONE_CVAT_PASSWORD)"
                 )
             elif status == 403:
                 hint = "; the CVAT user lacks permission"
+                if self.organization:
+                    hint += " in organization '%s'" % self.organization
             else:
                 hint = ""
             detail = ""

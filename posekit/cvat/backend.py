@@ -21,7 +21,7 @@ import fiftyone.core.media as fom
 import fiftyone.utils.cvat as fouc
 
 from . import convert
-from .api import PosekitCVATAPI
+from .api import TOKEN_ENV_VAR, PosekitCVATAPI
 from .download import download_skeleton_annotations
 from .plan import _check_points_upload, plan_skeleton_upload
 from .upload import upload_skeleton_samples
@@ -36,6 +36,7 @@ CREDENTIAL_ENV_VARS = {
     "username": "FIFTYONE_CVAT_USERNAME",
     "password": "FIFTYONE_CVAT_PASSWORD",
     "email": "FIFTYONE_CVAT_EMAIL",
+    "api_token": TOKEN_ENV_VAR,  # instead of username/password (CVAT >= 2.48)
 }
 
 def register_backend(name=BACKEND_NAME):
@@ -66,6 +67,8 @@ class PosekitCVATBackendConfig(fouc.CVATBackendConfig):
         request_timeout (30): seconds per HTTP request
         processing_timeout (600): seconds CVAT may take to process media
         max_workers (8): concurrent job downloads
+        api_token (None): a CVAT personal access token, used instead of a
+            username and password (never stored with the run)
     """
 
     def __init__(
@@ -78,6 +81,7 @@ class PosekitCVATBackendConfig(fouc.CVATBackendConfig):
         request_timeout=30,
         processing_timeout=600,
         max_workers=8,
+        api_token=None,
         **kwargs,
     ):
         if mode not in MODES:
@@ -91,9 +95,19 @@ class PosekitCVATBackendConfig(fouc.CVATBackendConfig):
         self.request_timeout = request_timeout
         self.processing_timeout = processing_timeout
         self.max_workers = max_workers
+        self._api_token = api_token  # private: never serialized
+
+    @property
+    def api_token(self):
+        return self._api_token
+
+    @api_token.setter
+    def api_token(self, value):
+        self._api_token = value
 
     def load_credentials(
-        self, url=None, username=None, password=None, email=None, headers=None
+        self, url=None, username=None, password=None, email=None, headers=None,
+        api_token=None,
     ):
         """Credentials: given values, else the backend's FiftyOne config,
         else ``FIFTYONE_CVAT_*`` environment variables. The server URL stored
@@ -103,6 +117,7 @@ class PosekitCVATBackendConfig(fouc.CVATBackendConfig):
         self.username = _credential("username", username or self.username, name)
         self.password = _credential("password", password or self.password, name)
         self.email = _credential("email", email or self.email, name)
+        self.api_token = _credential("api_token", api_token or self.api_token, name)
         if headers is not None:
             self.headers = headers
 
@@ -147,6 +162,7 @@ class PosekitCVATBackend(fouc.CVATBackend):
             password=_credential("password", c.password, name),
             headers=c.headers,
             organization=c.organization,
+            api_token=_credential("api_token", c.api_token, name),
             request_timeout=c.request_timeout,
             processing_timeout=c.processing_timeout,
             max_workers=c.max_workers,
@@ -163,6 +179,7 @@ class PosekitCVATBackend(fouc.CVATBackend):
                 plan = None
                 _check_points_upload(samples, self.config)
             api = self.connect_to_api()
+            api.require_write()
             if plan is not None:
                 results = upload_skeleton_samples(api, samples, anno_key, self, plan)
             else:

@@ -55,9 +55,25 @@ def default_classes(samples, label_field):
 
 
 def credentials_kwargs(credentials):
-    """Only the non-empty url/username/password/email entries."""
-    keys = ("url", "username", "password", "email")
+    """Only the non-empty url/username/password/email/api_token entries."""
+    keys = ("url", "username", "password", "email", "api_token")
     return {k: credentials[k] for k in keys if credentials and credentials.get(k)}
+
+
+def list_organizations(credentials):
+    """The CVAT user's organizations, ``[{"slug", "name"}]`` (a call to CVAT)."""
+    from .api import PosekitCVATAPI
+
+    creds = credentials_kwargs(credentials)
+    api = PosekitCVATAPI(
+        BACKEND_NAME, creds.get("url"), username=creds.get("username"),
+        email=creds.get("email"), password=creds.get("password"),
+        api_token=creds.get("api_token"), request_timeout=10,
+    )
+    try:
+        return api.list_organizations()
+    finally:
+        api.close()
 
 
 def request_annotation(

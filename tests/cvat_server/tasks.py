@@ -185,7 +185,10 @@ class TaskRoutes(ApiBase):
         return Response(200, task_json(self.state, task, req.base))
 
     def _require_owner(self, req, task):
-        if not (req.user.is_superuser or req.user.id == task["owner_id"]):
+        """Deleting or uploading needs the owner (or an org owner/maintainer)."""
+        if not (req.user.is_superuser or req.user.id == task["owner_id"]
+                or task.get("org_id") is not None
+                and self.state.role(req.user, task["org_id"]) in ("owner", "maintainer")):
             raise forbidden()
 
     def _delete_task(self, task):
