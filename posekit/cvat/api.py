@@ -433,6 +433,15 @@ class PosekitCVATAPI(CVATAnnotationAPI):
 
         return job_ids
 
+    def annotation_job_ids(self, task_id):
+        """``(job ids in frame order, number of consensus replica jobs)``:
+        replicas (``parent_job_id`` set, CVAT >= 2.x consensus) repeat their
+        parent's frames, so loads read the parent jobs only."""
+        jobs = self.paginated_results(self.jobs_url(task_id))
+        parents = [j for j in jobs if j.get("parent_job_id") is None]
+        parents.sort(key=lambda j: (j.get("start_frame") or 0, j["id"]))
+        return [j["id"] for j in parents], len(jobs) - len(parents)
+
     def get_user_id(self, username):
         return self.lookup_user_id(username)
 

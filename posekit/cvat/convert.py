@@ -49,6 +49,35 @@ def occlusion_flags(keypoint, num_nodes, occluded_attr=DEFAULT_OCCLUDED_ATTR):
     return flags
 
 
+def node_scores(keypoint, num_nodes):
+    """A keypoint's per-node confidences as CVAT element scores: clamped to
+    [0, 1], None for a missing (or NaN) confidence. Servers without scores
+    (2.23.1) ignore the field."""
+    conf = attribute(keypoint, "confidence")
+    out = [None] * num_nodes
+    if isinstance(conf, (list, tuple)):
+        for i, c in enumerate(conf[:num_nodes]):
+            if isinstance(c, (int, float)) and not isinstance(c, bool) and c == c:
+                out[i] = min(1.0, max(0.0, float(c)))
+    return out
+
+
+def skeleton_scores(shapes, node_orders):
+    """``(S, N)`` element scores of many skeleton shapes (NaN where a node has
+    none), or None when the server serves no scores (2.23.1)."""
+    if not any("score" in e for shape in shapes for e in shape.get("elements") or ()):
+        return None
+    num_nodes = max((len(o) for o in node_orders.values()), default=0)
+    scores = np.full((len(shapes), num_nodes), np.nan)
+    index = {sid: i for order in node_orders.values() for i, sid in enumerate(order)}
+    for s, shape in enumerate(shapes):
+        for e in shape.get("elements") or ():
+            i = index.get(e.get("label_id"))
+            if i is not None and isinstance(e.get("score"), (int, float)):
+                scores[s, i] = e["score"]
+    return scores
+
+
 def keypoint_to_shape(
     keypoint,
     frame,
@@ -78,6 +107,7 @@ def keypoint_to_shape(
     outside = np.isnan(abs_pts).any(axis=1)
     abs_pts[outside] = 0.0
     occluded = occlusion_flags(keypoint, num_nodes, occluded_attr)
+    scores = node_scores(keypoint, num_nodes)
     coords = abs_pts.tolist()
     outside = outside.tolist()
 
@@ -96,6 +126,9 @@ def keypoint_to_shape(
         }
         for i, sid in enumerate(sublabel_ids)
     ]
+    for element, score in zip(elements, scores):
+        if score is not None:
+            element["score"] = score
     return {
         "type": "skeleton",
         "frame": frame,

@@ -13,6 +13,7 @@ elements as NaN nodes.
 """
 import logging
 
+import numpy as np
 from bson import ObjectId
 
 import fiftyone as fo
@@ -59,6 +60,7 @@ def _parse_job(body, task_id, context, frame_map, node_attr, occluded_name, seen
     if any(t.get("elements") for t in body.get("tracks", [])):
         logger.warning("Ignoring skeleton tracks in task %d (images only)", task_id)
     points, occluded = convert.skeleton_arrays(shapes, orders, sizes)
+    scores = convert.skeleton_scores(shapes, orders)
     for i, shape in enumerate(shapes):
         label_spec = specs[shape["label_id"]]
         attrs, label_id = {}, None
@@ -81,6 +83,13 @@ def _parse_job(body, task_id, context, frame_map, node_attr, occluded_name, seen
             skeletons[shape["label_id"]], points[i, :n], occluded[i, :n],
             occluded_attr=node_attr, attributes=attrs, label_id=ObjectId(label_id),
         )
+        if scores is not None:
+            conf = scores[i, :n]
+            known = conf[~np.isnan(conf)]
+            # CVAT scores every element (1.0 by default): only real
+            # confidences become ``confidence``
+            if known.size and (known != 1.0).any():
+                doc["confidence"] = conf.tolist()
         sample_id = frame_map[shape["frame"]]["sample_id"]
         annos.setdefault(sample_id, {})[label_id] = doc
 
@@ -168,7 +177,15 @@ def download_skeleton_annotations(api, results, raw=False):
             logger.warning("Skipping CVAT task %d, which no longer exists", task_id)
             deleted.append(task_id)
             continue
-        contexts[task_id] = (_task_context(api, task_id, classes), api.job_ids(task_id))
+        job_ids, replicas = api.annotation_job_ids(task_id)
+        if replicas:
+            logger.warning(
+                "CVAT task %d has %d consensus replica job(s): loading its %d "
+                "annotation job(s) only, so nothing is merged twice",
+                task_id, replicas, len(job_ids))
+            _report(0.1, "Task %d: %d consensus replica job(s) skipped, loading "
+                    "from the parent jobs" % (task_id, replicas))
+        contexts[task_id] = (_task_context(api, task_id, classes), job_ids)
     _report(0.1, "Read %d CVAT task(s)" % len(contexts))
 
     annos, other, seen_ids = {}, {}, set()

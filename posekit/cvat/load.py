@@ -118,6 +118,8 @@ def _merge_into(doc, anno, info, attr_names):
         names = attr_names.get(None, []) + attr_names.get(doc.get("label"), [])
     for name in names:
         doc[name] = anno.get(name)
+    if anno.get("confidence") is not None:  # CVAT 2.7x scores (posekit_cvat)
+        doc["confidence"] = anno["confidence"]
 
 
 def _merge_field(dataset, results, field, anno_type, annos, info, attr_names):

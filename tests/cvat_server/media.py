@@ -82,6 +82,8 @@ def attach_data(state, task, files, params):
             "state": "new", "created_date": stamp, "updated_date": stamp,
         }
         task["job_ids"].append(jid)
+    if task.get("consensus_replicas"):
+        state.add_replica_jobs(task, task["consensus_replicas"])
 
 
 def data_meta(task, frames, start=None, stop=None):

@@ -234,6 +234,19 @@ class State:
         org = project.get("org_id")
         return org is not None and self.role(user, org) in ("owner", "maintainer")
 
+    def add_replica_jobs(self, task, n):
+        """``n`` consensus replica jobs per annotation job, as a 2.73 task
+        created with ``consensus_replicas=n`` has: same frames, their own
+        annotations, ``parent_job_id`` set."""
+        with self.lock:
+            for parent in [j for j in self.task_jobs(task) if j.get("parent_job_id") is None]:
+                for _ in range(n):
+                    jid = self.next_id("job")
+                    self.jobs[jid] = dict(parent, id=jid, parent_job_id=parent["id"],
+                                          type="consensus_replica", assignee_id=None)
+                    task["job_ids"].append(jid)
+            task["consensus_replicas"] = n
+
     def task_jobs(self, task):
         return [self.jobs[j] for j in task["job_ids"]]
 
