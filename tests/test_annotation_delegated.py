@@ -4,6 +4,7 @@ two workers on the same database."""
 import threading
 
 import numpy as np
+import pytest
 from fiftyone.operators.delegated import DelegatedOperationService
 from fiftyone.operators.executor import ExecutionRunState
 
@@ -12,6 +13,9 @@ from annotation_flow import (
     tag_two,
 )
 from conftest import uri
+from cvat_server.fixtures import PROFILES
+
+pytestmark = pytest.mark.parametrize("cvat_server", PROFILES, indirect=True)  # 2.23.1 and 2.73.0
 
 
 def _labels(ds):

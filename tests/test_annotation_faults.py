@@ -6,6 +6,9 @@ import pytest
 import fiftyone as fo
 
 from annotation_flow import play_annotator, request_params, run, set_credentials, snapshot, tag_two
+from cvat_server.fixtures import PROFILES
+
+BOTH = pytest.mark.parametrize("cvat_server", PROFILES, indirect=True)  # 2.23.1 and 2.73.0
 
 TIMEOUTS = {"request_timeout": 1.5, "processing_timeout": 2}
 
@@ -50,6 +53,7 @@ UPLOAD_FAULTS = {
 }
 
 
+@BOTH
 @pytest.mark.parametrize("fault", sorted(UPLOAD_FAULTS))
 def test_request_fault(setup, fault):
     ds, server = setup
@@ -80,6 +84,7 @@ DOWNLOAD_FAULTS = {
 }
 
 
+@BOTH
 @pytest.mark.parametrize("fault", sorted(DOWNLOAD_FAULTS))
 def test_load_fault(setup, fault):
     ds, server = setup
@@ -114,6 +119,7 @@ def test_missing_credentials_message(demo_dataset, monkeypatch):
     assert demo_dataset.list_annotation_runs() == []
 
 
+@BOTH
 def test_wrong_password_is_not_echoed(setup, monkeypatch):
     ds, server = setup
     monkeypatch.setenv("FIFTYONE_CVAT_PASSWORD", "wrong-secret-123")

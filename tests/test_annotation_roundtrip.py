@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from annotation_flow import (
     FIELD, assert_loaded, play_annotator, request_params, run, set_credentials,
@@ -12,6 +13,9 @@ from annotation_flow import (
 )
 from posekit.cvat import svg
 from posekit.templates import get_template
+from cvat_server.fixtures import PROFILES
+
+pytestmark = pytest.mark.parametrize("cvat_server", PROFILES, indirect=True)  # 2.23.1 and 2.73.0
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -1,8 +1,12 @@
 """Runs: validation before anything reaches CVAT, listing with CVAT status,
 open, rename, delete (with or without the CVAT tasks)."""
 import fiftyone as fo
+import pytest
 
 from annotation_flow import FIELD, form_text, request_params, run, set_credentials, snapshot, tag_two
+from cvat_server.fixtures import PROFILES
+
+pytestmark = pytest.mark.parametrize("cvat_server", PROFILES, indirect=True)  # 2.23.1 and 2.73.0
 
 
 def _posts(server, path="/api/tasks"):
