@@ -4,6 +4,7 @@ Job lists come newest first, as on the recorded servers. A consensus
 replica job (``parent_job_id`` set, 2.73) keeps its own annotations; the
 task's annotations are its parent jobs'.
 """
+from . import annotation_ops as ops
 from . import annotations as ann
 from .httputil import HttpError
 from .orgs import job_listed, request_context
@@ -108,19 +109,19 @@ class JobRoutes(ApiBase):
         if action not in ("put", "create", "update", "delete"):
             raise HttpError(400, list(BAD_ACTION))
         if strict and action in ("put", "create"):
-            ann.check_ids(payload, present=False)
+            ops.check_ids(payload, present=False)
         if strict and action == "delete":
-            ann.check_ids(payload, present=True)
+            ops.check_ids(payload, present=True)
         ids = {"put": "keep", "create": "keep", "update": "keep", "delete": "echo"}[action]
         partial = action in ("update", "delete")
         tags, shapes, tracks = ann.normalize(self.state, ctx, payload, ids=ids, partial=partial)
         if action == "put":
-            ann.put(store, start, stop, tags, shapes, tracks)
+            ops.put(store, start, stop, tags, shapes, tracks)
         elif action == "delete":
-            ann.remove(store, tags, shapes, tracks)
+            ops.remove(store, tags, shapes, tracks)
         else:
             if action == "update":
-                ann.remove(store, tags, shapes, tracks)
-            ann.check_unique(store, tags, shapes, tracks)
-            ann.add(store, tags, shapes, tracks)
+                ops.remove(store, tags, shapes, tracks)
+            ops.check_unique(store, tags, shapes, tracks)
+            ops.add(store, tags, shapes, tracks)
         return tags, shapes, tracks
