@@ -154,7 +154,7 @@ class PosekitCVATAPI(CVATAnnotationAPI):
     def _token_login(self):
         if not self.has_access_tokens:
             raise CVATTokenError(
-                "This CVAT (%s) has no API tokens (2.23): use a username and "
+                "This CVAT has no API tokens (%s): use a username and "
                 "password (FIFTYONE_CVAT_USERNAME / FIFTYONE_CVAT_PASSWORD) "
                 "instead of %s" % (self.server_version, TOKEN_ENV_VAR)
             )
