@@ -22,7 +22,8 @@ class EmulatorProcess:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "cvat_server", "--port", str(port)],
+            # instant: the benches time the clients, not CVAT's worker
+            [sys.executable, "-m", "cvat_server", "--port", str(port), "--instant-processing"],
             cwd=TESTS_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         self.url = "http://127.0.0.1:%d" % port

@@ -13,8 +13,14 @@ def main():
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--profile", choices=list(PROFILES), default=DEFAULT,
                         help="the CVAT version to speak")
+    parser.add_argument("--instant-processing", action="store_true",
+                        help="process uploads before answering (default: "
+                        "asynchronous, as CVAT does)")
     args = parser.parse_args()
-    server = CVATServer(args.host, args.port, profile=args.profile).start()
+    server = CVATServer(args.host, args.port, profile=args.profile)
+    if args.instant_processing:
+        server.instant_processing()
+    server.start()
     print(f"CVAT {args.profile} emulator on {server.url} (users: "
           f"'{State.ADMIN[0]}' admin, '{State.OTHER[0]}'; passwords in "
           "tests/cvat_server/README.md)", flush=True)
