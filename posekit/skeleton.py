@@ -12,12 +12,14 @@ records them in ``dataset.info["posekit"]["skeletons"][key]`` (``key`` is the
 field name, or ``"default"`` for ``default_skeleton``) as::
 
     {"groups": [{"name": "left arm", "polylines": 1}, ...],
+     "edges": [[0, 1, 2], ...],  # the polylines the groups were saved with
      "flip_pairs": [["left_eye", "right_eye"], ...] or None,
      "sigmas": [...] or None}
 
 The polylines of a skeleton are listed group after group, so the counts map
 them back to groups. When that record is missing or no longer matches the
-stored edges (someone edited the skeleton by hand), each polyline becomes a
+stored edges (someone edited the skeleton by hand, even keeping the number
+of polylines), each polyline becomes a
 group named ``"group 1"``, ``"group 2"``...
 """
 import unicodedata
@@ -192,6 +194,33 @@ class Problem:
     index: object = None
 
 
+#: CVAT keeps label names to 64 characters
+CVAT_NAME_MAX = 64
+
+
+def cvat_name_problem(name):
+    """Why CVAT cannot carry ``name`` as a skeleton node name, or None.
+
+    CVAT's server trims names (Django REST's ``CharField``), refuses NUL and
+    names over 64 characters, and puts a node in its skeleton by rewriting
+    the literal ``data-label-name="NAME"`` of the label's SVG: a name holding
+    ``"`` cannot be written there so that only its own node matches. ``&``,
+    ``<`` and ``>`` are fine (sent literally, rewritten away by the server).
+    """
+    if name != name.strip():
+        return f"{name!r} starts or ends with whitespace, which CVAT trims"
+    if '"' in name:
+        return (
+            f"{name!r} contains a double quote (\"), which CVAT skeletons "
+            "cannot carry: use ' instead"
+        )
+    if "\x00" in name:
+        return f"{name!r} contains a NUL character, which CVAT refuses"
+    if len(name) > CVAT_NAME_MAX:
+        return f"{name[:20]!r}... is longer than CVAT's {CVAT_NAME_MAX} characters"
+    return None
+
+
 def _norm(label):
     return "".join(unicodedata.normalize("NFKC", label).casefold().split())
 
@@ -238,6 +267,11 @@ def validate(skeleton, field_kind=None, stored_counts=None, on_mismatch="refuse"
                 )
             )
             continue
+        bad = cvat_name_problem(label)
+        if bad:
+            problems.append(
+                Problem("labels", "cvat_name", f"Label {i + 1} {bad}", i)
+            )
         key = _norm(label)
         if key in seen_norm:
             j = seen_norm[key]

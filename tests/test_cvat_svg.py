@@ -22,11 +22,64 @@ def test_build_svg_has_nodes_in_order_and_edges():
     assert 'data-element-id="3" data-node-id="3"' in text
 
 
-def test_build_svg_escapes_names_and_dedupes_edges():
-    text = svg.build_svg(['a"b', "c"], [[0, 1], [1, 0]], [[1, 2], [3, 4]])
-    parsed = svg.parse_svg(text)
-    assert parsed.label_names[1] == 'a&quot;b' or parsed.label_names[1] == 'a"b'
-    assert len(parsed.edges) == 1
+def _cvat_rewrite(text, sublabels):
+    """What CVAT's server does to a new skeleton's SVG (serializers.py,
+    create_labels): a literal replace of each stored sublabel name."""
+    for sub in sublabels:
+        text = text.replace('data-label-name="%s"' % sub["name"],
+                            'data-label-id="%d"' % sub["id"])
+    return text
+
+
+def test_build_svg_writes_names_as_cvat_rewrites_them_and_dedupes_edges():
+    names = ["head", "hip & knee", "a<b>c", "it's", "foot"]
+    text = svg.build_svg(names, [[0, 1], [1, 0], [1, 2]],
+                         [[i, i] for i in range(len(names))])
+    sublabels = [{"id": 100 + i, "name": n} for i, n in enumerate(names)]
+    served = _cvat_rewrite(text, sublabels)
+    assert "data-label-name" not in served  # every node got its sublabel id
+    parsed = svg.parse_svg(served)
+    assert parsed.label_ids == {i + 1: 100 + i for i in range(len(names))}
+    assert len(parsed.edges) == 2
+    label = {"name": "person", "sublabels": sublabels[::-1], "svg": served}
+    assert svg.node_order(label) == [100, 101, 102, 103, 104]
+    # unrewritten, the names still read back exactly
+    assert svg.parse_svg(text).label_names[3] == "a<b>c"
+
+
+def test_build_svg_refuses_a_double_quote():
+    with pytest.raises(ValueError, match="double quote"):
+        svg.build_svg(['a"b', "c"], [], [[1, 2], [3, 4]])
+
+
+def test_node_order_matches_names_escaped_by_cvat_ui():
+    # CVAT's UI serializes the SVG from the DOM ("&amp;"); the server's
+    # literal rewrite then misses it and the name stays in the served SVG
+    label = {"name": "p", "sublabels": [{"id": 4, "name": "x"}, {"id": 3, "name": "hip & knee"}],
+             "svg": '<circle data-type="element node" data-node-id="1" '
+                    'data-label-name="hip &amp; knee"></circle>'
+                    '<circle data-type="element node" data-node-id="2" data-label-id="4"></circle>'}
+    assert svg.node_order(label) == [3, 4]
+
+
+def test_node_order_unmatched_nodes_are_an_error_not_a_reorder():
+    sublabels = [{"id": 3, "name": "head"}, {"id": 4, "name": "hip & knee"}, {"id": 5, "name": "foot"}]
+    unmatched = {"name": "person", "sublabels": sublabels, "svg": (
+        '<circle data-type="element node" data-node-id="1" data-label-id="3"></circle>'
+        '<circle data-type="element node" data-node-id="2" data-label-name="hip &amp;amp; knee"></circle>'
+        '<circle data-type="element node" data-node-id="3" data-label-id="5"></circle>')}
+    with pytest.raises(svg.NodeOrderError, match="hip & knee") as e:
+        svg.node_order(unmatched)
+    assert "node 2" in str(e.value) and "'person'" in str(e.value)
+    missing = dict(unmatched, svg='<circle data-type="element node" data-node-id="1" '
+                   'data-label-id="3"></circle>')
+    with pytest.raises(svg.NodeOrderError, match="have no node"):
+        svg.node_order(missing)
+    twice = dict(unmatched, sublabels=sublabels[:2], svg=(
+        '<circle data-type="element node" data-node-id="1" data-label-id="3"></circle>'
+        '<circle data-type="element node" data-node-id="2" data-label-id="3"></circle>'))
+    with pytest.raises(svg.NodeOrderError):
+        svg.node_order(twice)
 
 
 def test_build_svg_needs_one_position_per_node():
@@ -51,12 +104,11 @@ def test_parse_served_svg_any_attribute_order_and_whitespace():
 
 def test_node_order_follows_svg_not_sublabel_listing():
     label = {
-        "sublabels": [{"id": 7, "name": "b"}, {"id": 5, "name": "a"}, {"id": 9, "name": "c"}],
+        "sublabels": [{"id": 7, "name": "b"}, {"id": 5, "name": "a"}],
         "svg": '<circle data-type="element node" data-node-id="2" data-label-id="7"></circle>'
         '<circle data-type="element node" data-node-id="1" data-label-id="5"></circle>',
     }
-    # nodes from the svg first, then sublabels it does not mention
-    assert svg.node_order(label) == [5, 7, 9]
+    assert svg.node_order(label) == [5, 7]
 
 
 def test_node_order_by_name_when_svg_is_unrewritten():
@@ -87,8 +139,10 @@ def test_recordings_hold_skeleton_labels_of_both_versions():
 @pytest.mark.parametrize("where,label", RECORDED_LABELS, ids=[w for w, _ in RECORDED_LABELS])
 def test_recorded_cvat_skeleton_labels_parse(where, label):
     assert_skeleton_label_parses(label)
-    # the served svg names nodes by label id: our order follows it
+    # the served svg names nodes by label id (CVAT rewrote every name): our
+    # order follows it
     parsed = svg.parse_svg(label["svg"])
+    assert not any(parsed.label_names.values())
     assert svg.node_order(label) == [parsed.label_ids[n] for n in parsed.node_ids]
 
 

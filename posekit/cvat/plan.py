@@ -11,6 +11,8 @@ from fiftyone.core.clips import ClipsView
 from fiftyone.core.patches import PatchesView
 from fiftyone.core.video import FramesView
 
+from posekit.skeleton import cvat_name_problem
+
 from . import svg
 from .attributes import to_cvat_attributes
 
@@ -65,9 +67,11 @@ def validate_skeleton(skeleton):
     for name in labels:
         if not isinstance(name, str) or not name.strip():
             raise ValueError("Skeleton node names must be non-empty strings")
-        if len(name) > 64:
+        bad = cvat_name_problem(name)
+        if bad:
             raise ValueError(
-                "Skeleton node name '%s' exceeds CVAT's 64 characters" % name
+                "Skeleton node %s; rename it (Define skeleton) before "
+                "requesting annotation" % bad
             )
     dups = sorted({n for n in labels if labels.count(n) > 1})
     if dups:

@@ -5,12 +5,20 @@ CVAT draws a skeleton label from a flat run of ``<line>`` (edges) and
 node names its sublabel with ``data-label-name``; the server rewrites that to
 ``data-label-id``. Served SVGs vary in attribute order and whitespace, so
 parsing goes by attribute name.
+
+CVAT's rewrite is a literal text replacement of ``data-label-name="NAME"``
+(``cvat/apps/engine/serializers.py``, ``create_labels``), so names are sent
+unescaped: an XML-escaped ``&amp;`` would never match and the node would
+keep no id. Names with ``"`` cannot be sent at all
+(:func:`posekit.skeleton.cvat_name_problem` refuses them).
 """
+import html
 import re
 from dataclasses import dataclass, field
-from xml.sax.saxutils import quoteattr
 
-_TAG_RE = re.compile(r"<(line|circle)\b([^>]*)>", re.IGNORECASE)
+_TAG_RE = re.compile(
+    r"<(line|circle)\b((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>", re.IGNORECASE
+)
 _ATTR_RE = re.compile(r"([\w:-]+)\s*=\s*(\"[^\"]*\"|'[^']*')")
 
 
@@ -58,11 +66,17 @@ def build_svg(labels, edges, positions):
         )
 
     for idx, (name, (x, y)) in enumerate(zip(labels, positions), 1):
+        name = str(name)
+        if '"' in name:
+            raise ValueError(
+                "Node name %r contains a double quote, which a CVAT skeleton "
+                "cannot carry" % name
+            )
         parts.append(
             '<circle r="1.5" stroke="black" fill="#b3b3b3" cx="%s" cy="%s" '
             'stroke-width="0.1" data-type="element node" '
-            'data-element-id="%d" data-node-id="%d" data-label-name=%s>'
-            "</circle>" % (_fmt(x), _fmt(y), idx, idx, quoteattr(str(name)))
+            'data-element-id="%d" data-node-id="%d" data-label-name="%s">'
+            "</circle>" % (_fmt(x), _fmt(y), idx, idx, name)
         )
 
     return "".join(parts)
@@ -125,25 +139,52 @@ def parse_svg(svg):
     return parsed
 
 
+class NodeOrderError(ValueError):
+    """A served skeleton label whose SVG nodes do not match its sublabels."""
+
+
 def node_order(label):
     """The sublabel ids of a served CVAT skeleton label, in node order.
 
-    The order comes from the SVG's node ids (matched by ``data-label-id``, or
-    by ``data-label-name`` against the sublabel names); sublabels the SVG does
-    not mention are appended in the order the server listed them.
+    The order comes from the SVG's node ids, each matched by
+    ``data-label-id``, else by ``data-label-name`` against the sublabel
+    names (as written, or XML-unescaped, as CVAT's UI writes them).
+
+    Raises:
+        NodeOrderError: if a node matches no sublabel (or one already
+            matched), or a sublabel has no node: the points could not be put
+            in their slots, and guessing would silently move them
     """
     sublabels = label.get("sublabels") or []
     by_name = {s["name"]: s["id"] for s in sublabels}
-    known = {s["id"] for s in sublabels}
+    name_of = {s["id"]: s["name"] for s in sublabels}
     parsed = parse_svg(label.get("svg"))
 
-    order = []
+    order, unmatched = [], []
     for node_id in parsed.node_ids:
         sid = parsed.label_ids.get(node_id)
-        if sid is None:
-            sid = by_name.get(parsed.label_names.get(node_id))
-        if sid in known and sid not in order:
-            order.append(sid)
+        name = parsed.label_names.get(node_id)
+        if sid is None and name is not None:
+            sid = by_name.get(name, by_name.get(html.unescape(name)))
+        if sid not in name_of or sid in order:
+            unmatched.append("node %d (%s)" % (node_id, (
+                "label id %s" % sid if sid is not None
+                else "name %r" % name if name is not None else "no label")))
+            continue
+        order.append(sid)
 
-    order.extend(s["id"] for s in sublabels if s["id"] not in order)
+    missing = [name_of[s["id"]] for s in sublabels if s["id"] not in order]
+    if unmatched or missing:
+        what = []
+        if unmatched:
+            what.append("SVG %s match(es) none of its sublabels"
+                        % ", ".join(unmatched))
+        if missing:
+            what.append("sublabel(s) %s have no node in its SVG"
+                        % ", ".join(repr(m) for m in missing))
+        raise NodeOrderError(
+            "CVAT skeleton label %r: %s, so its points cannot be put in "
+            "skeleton order; nothing was loaded"
+            % (label.get("name"), "; ".join(what))
+        )
     return order

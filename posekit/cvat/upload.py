@@ -2,7 +2,7 @@
 label per class, media upload, and existing keypoints as skeleton shapes."""
 from posekit import fo_compat
 
-from . import convert
+from . import convert, svg
 from .attributes import stringify_value
 from .api import CVATError
 from .progress import report as _report
@@ -35,8 +35,15 @@ def _skeleton_labels(labels, plan):
                 "CVAT label '%s' is a skeleton with nodes %s, not the skeleton's "
                 "%s" % (label["name"], sorted(by_name), names)
             )
+        order = [by_name[n] for n in names]
+        # raises if CVAT left a node unmatched (it rewrites names literally)
+        if svg.node_order(label) != order:
+            raise CVATError(
+                "CVAT label '%s' put the skeleton's nodes in another order "
+                "than %s" % (label["name"], names)
+            )
         specs = {a["name"]: a["id"] for a in label.get("attributes") or []}
-        out[label["name"]] = (label["id"], [by_name[n] for n in names], specs)
+        out[label["name"]] = (label["id"], order, specs)
     missing = [c for c in plan["classes"] if c not in out]
     if missing:
         raise CVATError(

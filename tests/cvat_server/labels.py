@@ -4,6 +4,11 @@ A skeleton label arrives with ``sublabels`` (``points`` labels) and an ``svg``
 whose circles name their sublabel by ``data-label-name``; the server assigns
 sublabel ids and rewrites those attributes to ``data-label-id``. A top-level
 label record carries exactly one of ``task_id`` / ``project_id``.
+
+As in CVAT (Django REST ``CharField``), names are trimmed before they are
+stored, and the SVG rewrite is a literal replacement of
+``data-label-name="<stored name>"`` (``serializers.py``, ``create_labels``):
+an escaped (``&amp;``) or untrimmed name in the SVG stays unrewritten.
 """
 import random
 import re
@@ -53,7 +58,7 @@ def validate_label_spec(spec, existing_names):
     if not isinstance(spec, dict):
         raise LabelError({"labels": ["Invalid data. Expected a dictionary."]})
     errors = {}
-    name = spec.get("name")
+    name = _trim(spec.get("name"))
     if not isinstance(name, str) or not name or len(name) > 64:
         errors["name"] = ["This field is required."] if name is None else [
             "Ensure this field has no more than 64 characters and is not blank."]
@@ -76,16 +81,20 @@ def validate_label_spec(spec, existing_names):
             raise LabelError({"labels": [{"svg": ["Skeleton must have an svg"]}]})
         names = set()
         for sub in subs:
-            if not isinstance(sub, dict) or not isinstance(sub.get("name"), str) or not sub["name"]:
+            if not isinstance(sub, dict) or not isinstance(sub.get("name"), str) or not _trim(sub["name"]):
                 raise LabelError({"labels": [{"sublabels": [{"name": ["This field is required."]}]}]})
-            if sub["name"] in names:
-                raise LabelError({"labels": [{"sublabels": [f"Sublabel '{sub['name']}' already exists"]}]})
-            names.add(sub["name"])
+            if _trim(sub["name"]) in names:
+                raise LabelError({"labels": [{"sublabels": [f"Sublabel '{_trim(sub['name'])}' already exists"]}]})
+            names.add(_trim(sub["name"]))
             if sub.get("type", "points") != "points":
                 raise LabelError({"labels": [{"sublabels": [{"type": ["Skeleton elements must be of type 'points'"]}]}]})
             _check_attributes(sub.get("attributes", []), "labels")
     elif subs:
         raise LabelError({"labels": [{"sublabels": ["Only skeleton labels can have sublabels"]}]})
+
+
+def _trim(name):
+    return name.strip() if isinstance(name, str) else name
 
 
 def create_label(state, spec, owner_key, owner_id, rng=None):
@@ -97,7 +106,7 @@ def create_label(state, spec, owner_key, owner_id, rng=None):
         "color": spec.get("color") or _color(rng),
         "has_parent": False,
         "id": lid,
-        "name": spec["name"],
+        "name": _trim(spec["name"]),
         "parent_id": None,
         owner_key: owner_id,
         "sublabels": [],
@@ -112,13 +121,13 @@ def create_label(state, spec, owner_key, owner_id, rng=None):
                 "color": sub.get("color") or _color(rng),
                 "has_parent": True,
                 "id": sid,
-                "name": sub["name"],
+                "name": _trim(sub["name"]),
                 "type": "points",
             }
             label["sublabels"].append(sublabel)
             state.labels[sid] = {"json": sublabel, "parent_id": lid}
             svg = svg.replace(
-                'data-label-name="%s"' % sub["name"], 'data-label-id="%d"' % sid
+                'data-label-name="%s"' % sublabel["name"], 'data-label-id="%d"' % sid
             )
         label["svg"] = svg
     state.labels[lid] = {"json": label, "parent_id": None}
@@ -171,7 +180,7 @@ def apply_label_changes(state, specs, owner_key, owner_id, label_ids):
                 if spec["name"] in names:
                     raise LabelError({"labels": [{"name": [f"Label '{spec['name']}' already exists"]}]})
                 names.discard(label["name"])
-                names.add(spec["name"])
+                names.add(_trim(spec["name"]))
                 label["name"] = spec["name"]
             if spec.get("color"):
                 label["color"] = spec["color"]
@@ -189,4 +198,4 @@ def apply_label_changes(state, specs, owner_key, owner_id, label_ids):
             validate_label_spec(spec, names)
             label = create_label(state, spec, owner_key, owner_id)
             label_ids.append(label["json"]["id"])
-            names.add(spec["name"])
+            names.add(_trim(spec["name"]))
