@@ -76,11 +76,15 @@ class Skeleton:
 
     def meta(self):
         """The record that keeps group names (see the module docstring)."""
+        by_group = self.polylines_by_group()
         return {
             "groups": [
                 {"name": g.name, "polylines": len(ps)}
-                for g, ps in zip(self.edge_groups, self.polylines_by_group())
+                for g, ps in zip(self.edge_groups, by_group)
             ],
+            # the polylines the names belong to: a hand edit of the stored
+            # skeleton that keeps their count must not keep the names
+            "edges": [list(p) for ps in by_group for p in ps],
             "flip_pairs": [list(p) for p in self.flip_pairs]
             if self.flip_pairs
             else None,
@@ -129,7 +133,12 @@ class Skeleton:
         polylines = [list(p) for p in fo_skeleton.edges]
         groups_meta = (meta or {}).get("groups") or []
         counts = [int(g.get("polylines", 0)) for g in groups_meta]
-        if not groups_meta or sum(counts) != len(polylines):
+        stored = (meta or {}).get("edges")
+        if (
+            not groups_meta
+            or sum(counts) != len(polylines)
+            or (stored is not None and [list(p) for p in stored] != polylines)
+        ):
             groups_meta = [{"name": f"group {i + 1}"} for i in range(len(polylines))]
             counts = [1] * len(polylines)
         groups, pos = [], 0

@@ -169,3 +169,18 @@ def test_template_skeleton_set_by_hand_keeps_the_template_group_names(dataset):
     dataset.save()
     loaded = store.load_skeleton(dataset)
     assert [(g.name, g.edges) for g in loaded.edge_groups] == [("group 1", [("nose", "left_eye")])]
+
+
+def test_hand_edit_keeping_the_polyline_count_drops_stale_group_names(dataset):
+    s = sk(["a", "b", "c", "d"], ("arm", [("a", "b")]), ("leg", [("c", "d")]))
+    store.save_skeleton(dataset, s)
+    # edited by hand outside posekit: other edges, same number of polylines
+    dataset.default_skeleton = fo.KeypointSkeleton(
+        labels=["a", "b", "c", "d"], edges=[[0, 2], [1, 3]])
+    dataset.save()
+    back = store.load_skeleton(dataset)
+    assert [(g.name, g.edges) for g in back.edge_groups] == [
+        ("group 1", [("a", "c")]), ("group 2", [("b", "d")])]
+    # unedited, the names stay
+    store.save_skeleton(dataset, s)
+    assert [g.name for g in store.load_skeleton(dataset).edge_groups] == ["arm", "leg"]
