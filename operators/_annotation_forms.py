@@ -19,7 +19,8 @@ import fiftyone.operators.types as types
 from posekit import fo_compat, tagging
 from posekit import skeleton_store as store
 from posekit.cvat import runs
-from posekit.cvat.api import CVATError
+from posekit.cvat.api import CVATError, safe_url
+from posekit.cvat.tls import SSL_VERIFY_ENV_VAR
 from posekit.cvat.backend import BACKEND_NAME, CREDENTIAL_ENV_VARS
 
 SECRETS = CREDENTIAL_ENV_VARS
@@ -60,6 +61,11 @@ def _credentials(ctx):
         except Exception:
             value = None
         out[key] = value or os.environ.get(name) or None
+    try:
+        value = ctx.secrets.get(SSL_VERIFY_ENV_VAR)
+    except Exception:
+        value = None
+    out["ssl_verify"] = value or os.environ.get(SSL_VERIFY_ENV_VAR) or None
     return out
 
 
@@ -207,7 +213,7 @@ def _secrets_notice(inputs, ctx):
     inputs.view(
         "server",
         types.Notice(label="CVAT server: %s (from %s), signed in with the %s"
-                     % (creds["url"], SECRETS["url"], how)),
+                     % (safe_url(creds["url"]), SECRETS["url"], how)),
     )
     return True
 

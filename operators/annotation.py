@@ -11,6 +11,7 @@ import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
 from posekit import tagging
+from posekit.markdown import md_escape
 from posekit.cvat import runs
 from posekit.cvat.backend import MODES
 from posekit.cvat.plan import resolve_skeleton
@@ -158,6 +159,9 @@ class RequestSkeletonAnnotation(foo.Operator):
                     task_assignee=params.get("task_assignee"),
                     job_assignees=params.get("job_assignees"),
                     organization=params.get("organization") or None,
+                    # opens a browser tab where the operator runs; delegated
+                    # runs only give the link
+                    launch_editor=bool(params.get("launch_editor")) and not ctx.delegated,
                     credentials=creds,
                 )
                 url = runs.editor_url(dataset, params["anno_key"], creds)
@@ -218,6 +222,10 @@ class LoadSkeletonAnnotation(foo.Operator):
         inputs.enum("unexpected", unexpected.values(), default="keep",
                     label="Unexpected labels", view=unexpected)
         inputs.bool("cleanup", default=False, label="Delete the CVAT tasks after loading")
+        inputs.bool("forget_deleted_tasks", default=False,
+                    label="Forget CVAT tasks that were deleted",
+                    description="Drop tasks deleted in CVAT from the run's record "
+                    "(by default the run keeps them and the load says which are gone)")
         return types.Property(inputs, view=types.View(label="Load skeleton annotations"))
 
     def execute(self, ctx):
@@ -227,17 +235,44 @@ class LoadSkeletonAnnotation(foo.Operator):
         # their own documents (no dataset-document save to race with), and
         # the results get cached where FiftyOne's load_annotations looks
         with _clean_errors(ctx), progress_callback(_progress(ctx)):
-            runs.load_annotation(
+            report = runs.load_annotation(
                 ctx.dataset,
                 anno_key,
                 dest_field=(ctx.params.get("dest_field") or "").strip() or None,
                 unexpected=ctx.params.get("unexpected") or "keep",
                 cleanup=bool(ctx.params.get("cleanup")),
                 credentials=creds,
+                forget_deleted_tasks=bool(ctx.params.get("forget_deleted_tasks")),
             )
         if not ctx.delegated:
             ctx.trigger("reload_dataset")
-        return {"anno_key": anno_key}
+        return dict(report, summary=_load_summary(report))
+
+    def resolve_output(self, ctx):
+        outputs = types.Object()
+        outputs.str("summary", label="Loaded", view=types.MarkdownView())
+        outputs.obj("changes", label="Changes per field", view=types.JSONView())
+        return types.Property(outputs)
+
+
+def _load_summary(report):
+    """What a load changed, and which CVAT tasks are gone, as Markdown."""
+    lines = []
+    for field, c in report["changes"].items():
+        lines.append("- %s: %d added, %d updated, %d deleted" % (
+            md_escape(field), c["added"], c["updated"], c["deleted"]))
+    gone = report["deleted_tasks"]
+    if gone:
+        ids = ", ".join(map(str, gone))
+        if report["forgot_deleted_tasks"]:
+            lines.append("\nCVAT task(s) %s no longer exist and were removed "
+                         "from the run." % ids)
+        else:
+            lines.append("\n**CVAT task(s) %s no longer exist**: their samples "
+                         "were left as they are and the run still lists them "
+                         "(tick \"Forget CVAT tasks that were deleted\" to drop "
+                         "them)." % ids)
+    return "\n".join(lines) or "Nothing to load."
 
 
 OPERATORS = [

@@ -155,8 +155,15 @@ class CVATAnnotationAPI(fouc.CVATAnnotationAPI):
         return self._get_project_labels(project_id)
 
     def job_ids(self, task_id):
-        """The task's job ids."""
-        return self._get_job_ids(task_id)
+        """The task's job ids, first frames first (CVAT lists them newest
+        first; editor links and the assignee round robin follow this)."""
+        jobs = self.paginated_results(self.jobs_url(task_id))
+        return [j["id"] for j in sorted(
+            jobs, key=lambda j: (j.get("start_frame") or 0, j["id"]))]
+
+    def _get_job_ids(self, task_id):
+        # FiftyOne's own (points mode) upload walks the jobs in this order too
+        return self.job_ids(task_id)
 
     def batch_size(self, samples, task_size):
         """Samples per task for ``task_size`` (FiftyOne's rule)."""

@@ -124,3 +124,22 @@ def test_request_refuses_a_double_quote_before_cvat(demo_dataset, cvat_server, m
     assert "double quote" in result.error_message, result.error_message
     assert ds.list_annotation_runs() == []
     assert cvat_server.session().get("/api/tasks").json()["count"] == 0
+
+
+def test_emulator_trims_names_and_rewrites_only_the_literal_name(cvat_server):
+    """As CVAT's serializer: names are stored trimmed; the SVG rewrite is a
+    literal replace, so an escaped or untrimmed name keeps no label id."""
+    s = cvat_server.session()
+    circles = "".join(
+        '<circle data-type="element node" data-node-id="%d" data-label-name="%s"></circle>'
+        % (i + 1, n) for i, n in enumerate([" head", "hip &amp; knee", "a<b>"]))
+    task = s.post("/api/tasks", json={"name": "t", "labels": [{
+        "name": " person ", "type": "skeleton", "svg": circles, "attributes": [],
+        "sublabels": [{"name": n, "type": "points"} for n in (" head", "hip & knee", "a<b>")],
+    }]}).json()
+    (label,) = s.get("/api/labels", params={"task_id": task["id"]}).json()["results"]
+    assert label["name"] == "person"
+    assert [x["name"] for x in label["sublabels"]] == ["head", "hip & knee", "a<b>"]
+    parsed = svg.parse_svg(label["svg"])
+    assert parsed.label_names == {1: " head", 2: "hip &amp; knee", 3: None}
+    assert parsed.label_ids[3] == label["sublabels"][2]["id"]

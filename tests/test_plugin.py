@@ -34,6 +34,7 @@ def test_manifest_declares_name_range_and_secrets():
         "FIFTYONE_CVAT_PASSWORD",
         "FIFTYONE_CVAT_EMAIL",
         "FIFTYONE_CVAT_API_TOKEN",
+        "FIFTYONE_CVAT_SSL_VERIFY",
     }
 
 

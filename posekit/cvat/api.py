@@ -20,6 +20,8 @@ from packaging.version import Version
 
 from posekit.fo_compat import CVATAnnotationAPI
 
+from .tls import SSL_VERIFY_ENV_VAR, parse_ssl_verify
+
 logger = logging.getLogger(__name__)
 
 TOKENS_SINCE = Version("2.48")  # CVAT's "Support for API access tokens"
@@ -56,6 +58,8 @@ def safe_url(url):
     """``url`` without any user info (``user:pass@``), query or fragment."""
     parts = urlsplit(url or "")
     host = parts.hostname or ""
+    if ":" in host:  # IPv6
+        host = "[%s]" % host
     if parts.port:
         host = "%s:%d" % (host, parts.port)
     return "%s://%s%s" % (parts.scheme or "http", host, parts.path)
@@ -74,6 +78,8 @@ class PosekitCVATAPI(CVATAnnotationAPI):
         processing_timeout (600): seconds to wait for CVAT to process
             uploaded media
         max_workers (8): concurrent requests when downloading jobs
+        ssl_verify (True): verify the server's TLS certificate (True), not
+            (False, for a self-signed server), or against this CA bundle path
     """
 
     def __init__(
@@ -89,7 +95,12 @@ class PosekitCVATAPI(CVATAnnotationAPI):
         processing_timeout=600,
         max_workers=8,
         api_token=None,
+        ssl_verify=True,
     ):
+        try:
+            self._verify = parse_ssl_verify(ssl_verify)
+        except ValueError as e:
+            raise CVATError(str(e)) from None
         self._request_timeout = request_timeout
         self._processing_timeout = processing_timeout
         self.max_workers = max(1, int(max_workers or 1))
@@ -115,7 +126,7 @@ class PosekitCVATAPI(CVATAnnotationAPI):
             username = ""
         super().__init__(
             name,
-            url,
+            safe_url(url),
             username=username,
             email=email,
             password=password,
@@ -215,7 +226,13 @@ class PosekitCVATAPI(CVATAnnotationAPI):
         where = "%s %s" % (method, urlsplit(url).path)
         server = safe_url(self.server_url)
         try:
-            response = request_method(url, verify=False, **kwargs)
+            response = request_method(url, verify=self._verify, **kwargs)
+        except requests.exceptions.SSLError:
+            raise CVATConnectionError(
+                "Could not verify the TLS certificate of CVAT at %s (%s); for "
+                "a self-signed server set %s to the path of its CA bundle, or "
+                "to false to skip verification" % (server, where, SSL_VERIFY_ENV_VAR)
+            ) from None
         except requests.exceptions.Timeout:
             raise CVATTimeoutError(
                 "CVAT at %s did not answer %s within %ss"
@@ -305,21 +322,30 @@ class PosekitCVATAPI(CVATAnnotationAPI):
         return project_id
 
     def rollback(self):
-        """Deletes (best effort) the tasks and projects this client created."""
-        for task_id in reversed(self.created_task_ids):
-            try:
-                self.delete(self.task_url(task_id))
-            except Exception as e:  # the server may be the thing that failed
-                logger.warning("Could not delete CVAT task %s: %s", task_id, e)
-        for project_id in reversed(self.created_project_ids):
-            try:
-                self.delete(self.project_url(project_id))
-            except Exception as e:
-                logger.warning(
-                    "Could not delete CVAT project %s: %s", project_id, e
-                )
+        """Deletes (best effort) the tasks and projects this client created.
+
+        Returns:
+            ``{"tasks": [...], "projects": [...]}``: the ids it could not
+            delete (the server may be the thing that failed)
+        """
+        left = {"tasks": [], "projects": []}
+        for kind, ids, url in (
+            ("tasks", self.created_task_ids, self.task_url),
+            ("projects", self.created_project_ids, self.project_url),
+        ):
+            for item_id in reversed(ids):
+                try:
+                    self.delete(url(item_id))
+                except CVATHTTPError as e:
+                    if e.response is None or e.response.status_code != 404:
+                        left[kind].append(item_id)
+                        logger.warning("Could not delete CVAT %s %s: %s", kind[:-1], item_id, e)
+                except CVATError as e:
+                    left[kind].append(item_id)
+                    logger.warning("Could not delete CVAT %s %s: %s", kind[:-1], item_id, e)
         self.created_task_ids = []
         self.created_project_ids = []
+        return {k: sorted(v) for k, v in left.items()}
 
     def is_empty_project(self, project_id):
         # CVAT 2.x reports ``tasks`` as ``{"count", "url"}``, which FiftyOne
@@ -441,6 +467,11 @@ class PosekitCVATAPI(CVATAnnotationAPI):
         parents = [j for j in jobs if j.get("parent_job_id") is None]
         parents.sort(key=lambda j: (j.get("start_frame") or 0, j["id"]))
         return [j["id"] for j in parents], len(jobs) - len(parents)
+
+    def get_jobs(self, task_id):
+        """The task's jobs, first frames first (CVAT lists them newest first)."""
+        jobs = self.paginated_results(self.jobs_url(task_id))
+        return sorted(jobs, key=lambda j: (j.get("start_frame") or 0, j["id"]))
 
     def get_user_id(self, username):
         return self.lookup_user_id(username)

@@ -20,10 +20,13 @@ import fiftyone as fo
 import fiftyone.core.media as fom
 import fiftyone.utils.cvat as fouc
 
-from . import convert
-from .api import TOKEN_ENV_VAR, PosekitCVATAPI
-from .download import download_skeleton_annotations
+from posekit import fo_compat
+
+from . import convert, leftovers
+from .api import TOKEN_ENV_VAR, CVATError, PosekitCVATAPI, safe_url
+from .download import download_skeleton_annotations, forget_tasks, set_aside_gone_tasks
 from .plan import _check_points_upload, plan_skeleton_upload
+from .tls import SSL_VERIFY_ENV_VAR, parse_ssl_verify
 from .upload import upload_skeleton_samples
 
 logger = logging.getLogger(__name__)
@@ -38,6 +41,16 @@ CREDENTIAL_ENV_VARS = {
     "email": "FIFTYONE_CVAT_EMAIL",
     "api_token": TOKEN_ENV_VAR,  # instead of username/password (CVAT >= 2.48)
 }
+
+def _ssl_verify(value, name):
+    """TLS verification: the run's ``ssl_verify``, else the backend's
+    FiftyOne config, else ``FIFTYONE_CVAT_SSL_VERIFY``, else on."""
+    if value is None:
+        value = fo.annotation_config.backends.get(name, {}).get("ssl_verify")
+    if value is None:
+        value = os.environ.get(SSL_VERIFY_ENV_VAR)
+    return parse_ssl_verify(value)
+
 
 def register_backend(name=BACKEND_NAME):
     """Adds this backend to ``fo.annotation_config.backends`` (idempotent)."""
@@ -69,6 +82,10 @@ class PosekitCVATBackendConfig(fouc.CVATBackendConfig):
         max_workers (8): concurrent job downloads
         api_token (None): a CVAT personal access token, used instead of a
             username and password (never stored with the run)
+        ssl_verify (None): TLS verification of the server: True, False (a
+            self-signed server) or a CA bundle path; by default the backend's
+            ``ssl_verify`` parameter, else ``FIFTYONE_CVAT_SSL_VERIFY``, else
+            True
     """
 
     def __init__(
@@ -82,6 +99,7 @@ class PosekitCVATBackendConfig(fouc.CVATBackendConfig):
         processing_timeout=600,
         max_workers=8,
         api_token=None,
+        ssl_verify=None,
         **kwargs,
     ):
         if mode not in MODES:
@@ -96,6 +114,9 @@ class PosekitCVATBackendConfig(fouc.CVATBackendConfig):
         self.processing_timeout = processing_timeout
         self.max_workers = max_workers
         self._api_token = api_token  # private: never serialized
+        self.ssl_verify = ssl_verify
+        if self.url:
+            self.url = safe_url(self.url)  # never user:password@ in a run
 
     @property
     def api_token(self):
@@ -107,19 +128,22 @@ class PosekitCVATBackendConfig(fouc.CVATBackendConfig):
 
     def load_credentials(
         self, url=None, username=None, password=None, email=None, headers=None,
-        api_token=None,
+        api_token=None, ssl_verify=None,
     ):
         """Credentials: given values, else the backend's FiftyOne config,
         else ``FIFTYONE_CVAT_*`` environment variables. The server URL stored
         with a run is kept unless another is given."""
         name = self.name or BACKEND_NAME
-        self.url = url or self.url or _credential("url", None, name)
+        url = url or self.url or _credential("url", None, name)
+        self.url = safe_url(url) if url else url
         self.username = _credential("username", username or self.username, name)
         self.password = _credential("password", password or self.password, name)
         self.email = _credential("email", email or self.email, name)
         self.api_token = _credential("api_token", api_token or self.api_token, name)
         if headers is not None:
             self.headers = headers
+        if ssl_verify is not None:
+            self.ssl_verify = ssl_verify
 
 
 class PosekitCVATBackend(fouc.CVATBackend):
@@ -166,12 +190,14 @@ class PosekitCVATBackend(fouc.CVATBackend):
             request_timeout=c.request_timeout,
             processing_timeout=c.processing_timeout,
             max_workers=c.max_workers,
+            ssl_verify=_ssl_verify(getattr(c, "ssl_verify", None), name),
         )
 
     def upload_annotations(self, samples, anno_key, launch_editor=False):
         """Validates, then creates the CVAT task(s). On any failure the tasks
         created so far are deleted and the run is unregistered."""
         api = None
+        dataset = fo_compat.root_dataset(samples)
         try:
             if self.skeleton_mode:
                 plan = plan_skeleton_upload(samples, self.config)
@@ -180,14 +206,21 @@ class PosekitCVATBackend(fouc.CVATBackend):
                 _check_points_upload(samples, self.config)
             api = self.connect_to_api()
             api.require_write()
+            leftovers.clean(api, dataset)
             if plan is not None:
                 results = upload_skeleton_samples(api, samples, anno_key, self, plan)
             else:
                 results = _posekit_results(api.upload_samples(samples, anno_key, self))
-        except Exception:
-            if api is not None:
-                api.rollback()
+        except Exception as e:
+            left = api.rollback() if api is not None else {}
             _forget_run(self, samples, anno_key)
+            if left.get("tasks") or left.get("projects"):
+                try:
+                    leftovers.remember(dataset, api.server_url, left["tasks"], left["projects"])
+                except Exception as err:  # never mask the original error
+                    logger.warning("Could not record CVAT leftovers: %s", err)
+                note = leftovers.describe(api.server_url, left["tasks"], left["projects"])
+                raise CVATError("%s. %s" % (str(e).rstrip("."), note)) from None
             raise
 
         api.created_task_ids = []
@@ -203,12 +236,74 @@ class PosekitCVATBackend(fouc.CVATBackend):
         (:func:`posekit.cvat.load.load_run`) merges in bulk."""
         api = self.connect_to_api()
         if not self.skeleton_mode:
-            return super().download_annotations(results)
+            set_aside_gone_tasks(api, results)
+            try:
+                return super().download_annotations(results)
+            except Exception:
+                results.restore_tasks(force=True)  # a failed load changes nothing
+                raise
         return download_skeleton_annotations(api, results)
+
+    @classmethod
+    def save_run_results(cls, samples, key, run_results, **kwargs):
+        """Saves the results, with the CVAT tasks a load found deleted
+        still listed unless ``run_results.forget_gone_tasks``."""
+        if isinstance(run_results, PosekitCVATAnnotationResults):
+            run_results.restore_tasks()
+        super().save_run_results(samples, key, run_results, **kwargs)
 
 
 class PosekitCVATAnnotationResults(fouc.CVATAnnotationResults):
     """Results of a posekit CVAT run (task, job and frame maps)."""
+
+    @property
+    def forget_gone_tasks(self):
+        """Whether saving drops the tasks a load found deleted (default: keep
+        them listed in the run)."""
+        return getattr(self, "_forget_gone", False)
+
+    @forget_gone_tasks.setter
+    def forget_gone_tasks(self, value):
+        self._forget_gone = bool(value)
+
+    @property
+    def gone_task_ids(self):
+        """The tasks this load found deleted in CVAT."""
+        return list(getattr(self, "_set_aside", {}).get("task_ids_gone", []))
+
+    def set_aside_tasks(self, task_ids):
+        """Takes ``task_ids`` out of this object (not of the saved run)."""
+        task_ids = [t for t in task_ids if t in self.task_ids]
+        aside = {
+            "task_ids": list(self.task_ids),
+            "task_ids_gone": task_ids,
+            "job_ids": {t: self.job_ids.get(t) for t in task_ids},
+            "frame_id_map": {t: self.frame_id_map.get(t) for t in task_ids},
+            "id_map": {},
+        }
+        samples = {fd["sample_id"] for t in task_ids
+                   for fd in (self.frame_id_map.get(t) or {}).values()}
+        for field, field_map in self.id_map.items():
+            aside["id_map"][field] = {s: field_map[s] for s in samples if s in field_map}
+        forget_tasks(self, task_ids)
+        self._set_aside = aside
+
+    def restore_tasks(self, force=False):
+        """Puts set-aside tasks back, unless ``forget_gone_tasks`` (and not
+        ``force``)."""
+        aside = getattr(self, "_set_aside", None)
+        if not aside or "task_ids" not in aside or (self.forget_gone_tasks and not force):
+            return
+        for t in aside["task_ids_gone"]:
+            if aside["job_ids"].get(t) is not None:
+                self.job_ids[t] = aside["job_ids"][t]
+            if aside["frame_id_map"].get(t) is not None:
+                self.frame_id_map[t] = aside["frame_id_map"][t]
+        for field, entries in aside["id_map"].items():
+            self.id_map.setdefault(field, {}).update(entries)
+        live = set(self.task_ids) | set(aside["task_ids_gone"])
+        self.task_ids = [t for t in aside["task_ids"] if t in live]
+        self._set_aside = {"task_ids_gone": aside["task_ids_gone"]}
 
 
 def _posekit_results(stock):
@@ -220,6 +315,7 @@ def _posekit_results(stock):
         frame_id_map=stock.frame_id_map, labels_task_map=stock.labels_task_map,
         backend=stock.backend,
     )
+
 
 
 def _forget_run(backend, samples, anno_key):

@@ -151,6 +151,20 @@ def _parse_other_shapes(body, task_id, context, frame_map, seen_ids, other):
         other.setdefault(anno_type, {}).setdefault(sample_id, {})[label_id] = doc
 
 
+def set_aside_gone_tasks(api, results):
+    """Takes the run's tasks that no longer exist in CVAT out of ``results``
+    for this load (so their samples' labels are neither read nor deleted);
+    :meth:`PosekitCVATBackend.save_run_results` puts them back unless
+    ``results.forget_gone_tasks``. Returns the gone task ids."""
+    gone = [t for t in results.task_ids if not api.task_exists(t)]
+    if gone:
+        logger.warning(
+            "CVAT task(s) %s of this run no longer exist; their samples are "
+            "left as they are", ", ".join(map(str, gone)))
+        results.set_aside_tasks(gone)
+    return gone
+
+
 def download_skeleton_annotations(api, results, raw=False):
     """Downloads a skeleton run: ``{field: {"keypoints": {sample_id: {id: kp}}}}``
     with ``fo.Keypoint`` values (or their database dicts if ``raw``), plus
@@ -171,12 +185,17 @@ def download_skeleton_annotations(api, results, raw=False):
         None,
     )
 
-    deleted, contexts = [], {}
+    set_aside_gone_tasks(api, results)
+    try:
+        return _download(api, results, raw, label_field, classes, node_attr, occluded_name)
+    except Exception:
+        results.restore_tasks(force=True)  # a failed load changes nothing
+        raise
+
+
+def _download(api, results, raw, label_field, classes, node_attr, occluded_name):
+    contexts = {}
     for task_id in results.task_ids:
-        if not api.task_exists(task_id):
-            logger.warning("Skipping CVAT task %d, which no longer exists", task_id)
-            deleted.append(task_id)
-            continue
         job_ids, replicas = api.annotation_job_ids(task_id)
         if replicas:
             logger.warning(
@@ -200,8 +219,6 @@ def download_skeleton_annotations(api, results, raw=False):
         if n % max(1, api.max_workers) == 0 or n == len(pairs):
             _report(0.1 + 0.8 * n / len(pairs), "Downloaded %d/%d job(s)" % (n, len(pairs)))
 
-    if deleted:
-        forget_tasks(results, deleted)
     _report(0.9, "Parsed %d skeleton(s)" % sum(len(v) for v in annos.values()))
     out = dict(other, keypoints=annos)
     if not raw:

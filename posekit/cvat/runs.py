@@ -2,9 +2,10 @@
 CVAT status, open, delete, rename. App-independent; the operators call these.
 """
 import keyword
+import math
 import logging
 
-from .api import CVATError
+from .api import CVATError, safe_url
 from .backend import BACKEND_NAME, register_backend
 from .load import UNEXPECTED, load_run
 
@@ -55,8 +56,8 @@ def default_classes(samples, label_field):
 
 
 def credentials_kwargs(credentials):
-    """Only the non-empty url/username/password/email/api_token entries."""
-    keys = ("url", "username", "password", "email", "api_token")
+    """Only the non-empty url/username/password/email/api_token/ssl_verify entries."""
+    keys = ("url", "username", "password", "email", "api_token", "ssl_verify")
     return {k: credentials[k] for k in keys if credentials and credentials.get(k)}
 
 
@@ -142,7 +143,7 @@ def load_results(dataset, anno_key, credentials=None):
 
 
 def load_annotation(dataset, anno_key, dest_field=None, unexpected="keep",
-                    cleanup=False, credentials=None):
+                    cleanup=False, credentials=None, forget_deleted_tasks=False):
     """Loads a run's annotations into the dataset (idempotent), as
     ``dataset.load_annotations(anno_key, dest_field=..., unexpected=...)``
     does; skeleton runs through posekit's load path
@@ -150,23 +151,88 @@ def load_annotation(dataset, anno_key, dest_field=None, unexpected="keep",
 
     Everything is downloaded before the dataset is touched, so a failing
     server leaves the dataset as it was. Use the dataset object later calls
-    use (the App's shared one): the run's results are cached on it.
+    use (the App's shared one): the run's results are cached on it. Tasks
+    deleted in CVAT are reported and their samples left as they are; the run
+    keeps listing them unless ``forget_deleted_tasks``.
+
+    Returns:
+        ``{"anno_key", "changes": {field: {"added", "updated", "deleted"}},
+        "deleted_tasks": [task ids gone from CVAT], "forgot_deleted_tasks"}``
     """
     if unexpected not in UNEXPECTED:
         raise ValueError("unexpected must be one of %s" % list(UNEXPECTED))
     if dest_field is not None:
         validate_field_name(dataset, dest_field)
     results = load_results(dataset, anno_key, credentials)
+    results.forget_gone_tasks = bool(forget_deleted_tasks)
+    fields = [
+        dest_field.get(f, f) if isinstance(dest_field, dict) else (dest_field or f)
+        for f in (getattr(results.config, "label_schema", None) or {})
+    ]
+    sample_ids = sorted({fd["sample_id"] for fmap in results.frame_id_map.values()
+                         for fd in fmap.values()})
+    before = _label_state(dataset, fields, sample_ids)
     if getattr(results.config, "mode", None) == "skeleton":
         load_run(dataset, anno_key, results, dest_field=dest_field, unexpected=unexpected)
     else:
         results.backend.save_run_results(dataset, anno_key, results)  # these credentials
         dataset.load_annotations(anno_key, dest_field=dest_field,
                                  unexpected=unexpected, cleanup=False)
+    gone = results.gone_task_ids
+    after = _label_state(dataset, fields, sample_ids)
     if cleanup:
         results = dataset.load_annotation_results(anno_key)
         results.cleanup()
         results.backend.save_run_results(dataset, anno_key, results)
+    return {
+        "anno_key": anno_key,
+        "changes": {f: _changes(before[f], after[f]) for f in fields},
+        "deleted_tasks": gone,
+        "forgot_deleted_tasks": bool(forget_deleted_tasks and gone),
+    }
+
+
+def _label_state(dataset, fields, sample_ids):
+    """``{field: {label id: label doc}}`` of the given samples."""
+    view = dataset.select(sample_ids)
+    out = {}
+    for field in fields:
+        out[field] = {}
+        if not dataset.has_sample_field(field):
+            continue
+        for value in view.values(field, _raw=True):
+            for doc in _label_docs(value):
+                out[field][str(doc["_id"])] = doc
+    return out
+
+
+def _label_docs(value):
+    if not isinstance(value, dict):
+        return []
+    if "_id" in value:
+        return [value]
+    return [d for v in value.values() if isinstance(v, list)
+            for d in v if isinstance(d, dict) and "_id" in d]
+
+
+def _same(a, b):
+    """Equal values, NaN equal to NaN (missing keypoints), 1 equal to 1.0,
+    an absent attribute equal to None."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return all(_same(a.get(k), b.get(k)) for k in set(a) | set(b))
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    return a == b
+
+
+def _changes(before, after):
+    return {
+        "added": sum(1 for k in after if k not in before),
+        "updated": sum(1 for k in after if k in before and not _same(after[k], before[k])),
+        "deleted": sum(1 for k in before if k not in after),
+    }
 
 
 def _job_summary(job):
@@ -195,7 +261,7 @@ def run_status(dataset, anno_key, credentials=None):
                 tasks.append({"id": task_id, "status": "deleted", "jobs": []})
                 continue
             raise
-        jobs = api.paginated_results(api.jobs_url(task_id))
+        jobs = api.get_jobs(task_id)
         tasks.append({
             "id": task_id,
             "name": task.get("name"),
@@ -232,13 +298,19 @@ def list_runs(dataset):
 
 
 def editor_url(dataset, anno_key, credentials=None):
-    """The CVAT URL of the run's first job (or task)."""
+    """The CVAT URL of the run's first job (lowest ``start_frame``) of its
+    first task, or of the task."""
     results = load_results(dataset, anno_key, credentials)
     if not results.task_ids:
         raise ValueError("Run '%s' has no CVAT tasks left" % anno_key)
-    base = results.config.url.rstrip("/")
+    base = safe_url(results.config.url).rstrip("/")
     task_id = results.task_ids[0]
     jobs = results.job_ids.get(task_id) or []
+    try:
+        jobs = [j["id"] for j in results.connect_to_api().get_jobs(task_id)] or jobs
+    except CVATError as e:  # offline: CVAT numbers a task's jobs in frame order
+        logger.info("Could not list the jobs of CVAT task %s: %s", task_id, e)
+        jobs = sorted(jobs)
     if jobs:
         return "%s/tasks/%d/jobs/%d" % (base, task_id, jobs[0])
     return "%s/tasks/%d" % (base, task_id)

@@ -82,6 +82,9 @@ def test_request_annotate_load_and_preview(cvat_app, cvat_server):
     loaded = app.execute("load_skeleton_annotation")
     assert loaded.error is None, loaded
     assert loaded.params["anno_key"] == "browser_run"
+    # the load says what changed
+    app.prompt.get_by_text("0 added, 1 updated, 0 deleted", exact=False).wait_for()
+    app.close_prompt()
 
     # the database holds the annotator's edits, in skeleton order
     ds.reload()
@@ -173,3 +176,61 @@ def test_scheduled_request_runs_from_the_queue(cvat_app, cvat_server, monkeypatc
     app.choose_operator("Load skeleton annotations from CVAT")
     app.prompt.get_by_role("combobox").filter(has_text=anno_key).first.wait_for()
     helpers.save_screenshot(page, "load-annotation-form", app.prompt)
+
+
+AMP = "nose & <tip>"  # CVAT must carry &, < and > in a node name
+
+
+def test_label_with_ampersand_round_trips_through_the_app(cvat_app, cvat_server):
+    """Issue 11, item 1: a node named with & < > comes back in its own slot."""
+    import fiftyone as fo
+
+    app, ds = cvat_app, cvat_app.dataset
+    labels = list(ds.default_skeleton.labels)
+    labels[0] = AMP
+    ds.default_skeleton = fo.KeypointSkeleton(labels=labels, edges=ds.default_skeleton.edges)
+    ds.save()
+    sample = ds.first()
+    w, h = sample.metadata.width, sample.metadata.height
+    before = sample[FIELD].keypoints[0]
+
+    app.toggle_select(0)
+    app.choose_operator("Request skeleton annotation in CVAT")
+    app.prompt.get_by_text(AMP, exact=False).first.wait_for()  # shown as text
+    app.prompt.get_by_text("1 sample(s) will be sent to CVAT").wait_for()
+    app.fill_labelled("Annotation key", "amp_run")
+    app.wait_ready()
+    execution = app.execute("request_skeleton_annotation")
+    assert execution.error is None, execution
+    app.close_prompt()
+
+    ds.reload()
+    (task_id,) = ds.load_annotation_results("amp_run").task_ids
+    session = cvat_server.session()
+    (label,) = [l for l in session.get("/api/labels", params={"task_id": task_id}).json()["results"]
+                if l.get("type") == "skeleton"]
+    assert "data-label-name" not in label["svg"]
+    name_of = {s["id"]: s["name"] for s in label["sublabels"]}
+    assert [name_of[i] for i in svg.node_order(label)] == labels
+    (job,) = session.get("/api/jobs", params={"task_id": task_id}).json()["results"]
+    body = session.get(f"/api/jobs/{job['id']}/annotations").json()
+    (shape,) = [s for s in body["shapes"] if s["type"] == "skeleton"]
+    for element in shape["elements"]:
+        if name_of[element["label_id"]] == AMP:
+            element.update(points=list(MOVED[1]), outside=False, occluded=False)
+    session.put(f"/api/jobs/{job['id']}/annotations", json=body).raise_for_status()
+
+    app.toggle_select(0)
+    app.choose_operator("Load skeleton annotations from CVAT")
+    app.prompt.get_by_text("CVAT server:").first.wait_for()
+    loaded = app.execute("load_skeleton_annotation")
+    assert loaded.error is None, loaded
+
+    ds.reload()
+    kp = ds.first()[FIELD].keypoints[0]
+    assert kp.points[0] == pytest.approx([MOVED[1][0] / w, MOVED[1][1] / h], abs=1e-4)
+    for old, new in list(zip(before.points, kp.points))[1:]:  # every other node in its slot
+        if math.isnan(old[0]):
+            assert math.isnan(new[0])
+        else:
+            assert new == pytest.approx(old, abs=1e-3)
