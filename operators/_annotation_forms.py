@@ -149,12 +149,6 @@ def _request_target(ctx, dataset=None):
     return view
 
 
-def _showing_form(ctx):
-    """True while the App resolves the form for display; False when FiftyOne
-    re-resolves it to validate an execution (then counts are skipped)."""
-    return getattr(ctx, "executor", None) is None
-
-
 def _default_request_target(ctx):
     return "SELECTED" if ctx.selected else "TAGGED"
 

@@ -29,7 +29,6 @@ from ._annotation_forms import (
     _request_target,
     _run_choice,
     _secrets_notice,
-    _showing_form,
 )
 from ._datasets import own_dataset
 from .annotation_runs import (
@@ -72,13 +71,12 @@ class RequestSkeletonAnnotation(foo.Operator):
         target = ctx.params.get("target") or default_target
         if target == "TAGGED":
             inputs.str("tag", default=tagging.DEFAULT_TAG, label="Tag")
-        if _showing_form(ctx):
-            try:
-                n = len(_request_target(ctx))
-                inputs.view("count", types.Notice(
-                    label="%d sample(s) will be sent to CVAT" % n))
-            except ValueError as e:
-                inputs.view("bad_target", types.Error(label=str(e)))
+        try:
+            n = len(_request_target(ctx))
+            inputs.view("count", types.Notice(
+                label="%d sample(s) will be sent to CVAT" % n))
+        except ValueError as e:
+            inputs.view("bad_target", types.Error(label=str(e)))
 
         key_prop = inputs.str("anno_key", required=True, label="Annotation key",
                               description="A new, unique name for this run (an identifier)")

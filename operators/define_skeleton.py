@@ -1,10 +1,8 @@
 """The ``define_skeleton`` operator: an editor of labels and named edge
 groups, started from the current skeleton, a template or scratch, with a live
 summary and drawing."""
-import base64
 import functools
 import re
-from html import escape
 
 import fiftyone.operators as foo
 import fiftyone.operators.types as types
@@ -12,7 +10,7 @@ import fiftyone.operators.types as types
 from posekit import skeleton as pk
 from posekit import skeleton_store as store
 from posekit import templates as pk_templates
-from posekit.layout import default_layout
+from posekit.preview import skeleton_drawing
 
 from ._skeleton_forms import (
     ICON,
@@ -25,9 +23,6 @@ from ._skeleton_forms import (
     _summary_md,
     _target_inputs,
 )
-
-_PALETTE = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4",
-            "#42d4f4", "#f032e6", "#9a6324", "#469990", "#808000"]
 
 # --- define_skeleton -----------------------------------------------------------
 
@@ -105,11 +100,12 @@ def _edge_group_type(labels):
 
 
 def _graph_svg(skeleton):
-    """A small SVG drawing of the skeleton, as a data URI."""
+    """The skeleton drawn as the preview panel draws it, as a data URI."""
     labels = tuple(skeleton.labels)
     index = {x: i for i, x in enumerate(labels)}
     groups = tuple(
-        tuple((index[a], index[b]) for a, b in g.edges if a in index and b in index and a != b)
+        (g.name, tuple((index[a], index[b]) for a, b in g.edges
+                       if a in index and b in index and a != b))
         for g in skeleton.edge_groups
     )
     return _svg_uri(labels, groups)
@@ -117,31 +113,7 @@ def _graph_svg(skeleton):
 
 @functools.lru_cache(maxsize=16)
 def _svg_uri(labels, groups):
-    polylines = [list(e) for es in groups for e in es]
-    pos = default_layout(labels, polylines)
-    parts = [
-        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="-5 -5 110 110" '
-        'width="360" height="360"><rect x="-5" y="-5" width="110" '
-        'height="110" fill="#fafafa"/>'
-    ]
-    for gi, es in enumerate(groups):
-        color = _PALETTE[gi % len(_PALETTE)]
-        for a, b in es:
-            (x1, y1), (x2, y2) = pos[a], pos[b]
-            parts.append(
-                f'<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" '
-                f'stroke="{color}" stroke-width="0.8"/>'
-            )
-    for (x, y), label in zip(pos, labels):
-        parts.append(
-            f'<circle cx="{x}" cy="{y}" r="1.2" fill="#222"/>'
-            f'<text x="{x + 1.5}" y="{y - 1}" font-size="2.4" '
-            f'font-family="sans-serif" fill="#333">{escape(label)}</text>'
-        )
-    parts.append("</svg>")
-    svg = "".join(parts).encode("utf-8")
-    return "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
-
+    return skeleton_drawing(labels, [(n, list(e)) for n, e in groups])[1]
 
 
 class DefineSkeleton(foo.Operator):
@@ -216,7 +188,7 @@ class DefineSkeleton(foo.Operator):
         inputs.md(_summary_md(skeleton), name="summary")
         inputs.view(
             "preview",
-            types.ImageView(alt="Skeleton preview", height=360, width=360),
+            types.ImageView(alt="Skeleton preview", height=360, width=513),
             default=_graph_svg(skeleton),
         )
         if problems:

@@ -4,7 +4,7 @@ import fiftyone.operators.types as types
 
 from posekit import tagging
 
-from ._annotation_forms import _showing_form, _tag_target
+from ._annotation_forms import _tag_target
 
 
 class _TagOperator(foo.Operator):
@@ -26,15 +26,14 @@ class _TagOperator(foo.Operator):
         except ValueError as e:
             inputs.view("bad_tag", types.Error(label=str(e)))
             return types.Property(inputs, view=types.View(label=self.config.label))
-        if _showing_form(ctx):
-            view = _tag_target(ctx)
-            if self._untag:
-                n = tagging.count_tagged(view, tag)
-                msg = "Removes tag '%s' from %d sample(s)" % (tag, n)
-            else:
-                n = tagging.count_untagged(view, tag)
-                msg = "Tags %d sample(s) with '%s'" % (n, tag)
-            inputs.view("summary", types.Notice(label=msg))
+        view = _tag_target(ctx)
+        if self._untag:
+            n = tagging.count_tagged(view, tag)
+            msg = "Removes tag '%s' from %d sample(s)" % (tag, n)
+        else:
+            n = tagging.count_untagged(view, tag)
+            msg = "Tags %d sample(s) with '%s'" % (n, tag)
+        inputs.view("summary", types.Notice(label=msg))
         return types.Property(inputs, view=types.View(label=self.config.label))
 
     def execute(self, ctx):

@@ -95,14 +95,9 @@ def preview(
     if skeleton_only:
         if not labels:
             return _empty("No skeleton is defined for this field or the dataset.")
-        layout = default_layout(labels, _polylines(groups))
-        scene = pk_scene.layout_scene(layout, labels, groups, flips)
-        svg = drawing.render_svg(
-            scene, show_labels=True, title=f"{len(labels)} nodes, "
-            f"{sum(len(e) for _, e in groups)} edges",
-        )
+        scene, uri = skeleton_drawing(labels, groups, flips)
         return _data(
-            scene, drawing.svg_data_uri(svg), None, field,
+            scene, uri, None, field,
             (scene.width, scene.height), _skeleton_summary(labels, groups),
         )
     if sample is None:
@@ -131,6 +126,23 @@ def preview(
         )
     summary = _summary(scene, conf_threshold, notes)
     return _data(scene, uri, sample.id, field, display, summary)
+
+
+def skeleton_drawing(labels, edge_groups, flip_pairs=None, background="#202020"):
+    """The skeleton on its own, at its default layout: ``(scene, data URI)``.
+
+    ``edge_groups`` is ``[(name, [(i, j), ...]), ...]``. One drawing for the
+    panel's "skeleton only" view and the define-skeleton form's preview, so
+    both show the same colours.
+    """
+    labels = list(labels)
+    layout = default_layout(labels, _polylines(edge_groups))
+    scene = pk_scene.layout_scene(layout, labels, edge_groups, flip_pairs)
+    svg = drawing.render_svg(
+        scene, show_labels=True, background=background,
+        title=f"{len(labels)} nodes, {sum(len(e) for _, e in edge_groups)} edges",
+    )
+    return scene, drawing.svg_data_uri(svg)
 
 
 def _polylines(groups):

@@ -300,7 +300,29 @@ def test_form_shows_errors_next_to_inputs_and_summary(dataset):
     assert "unknown label 'zz'" in props["edge_groups"]["error_message"]
     summary = props["summary"]["default"]
     assert "4 nodes, 1 edges" in summary and "`b`, `c`" in summary
-    assert props["preview"]["default"].startswith("data:image/svg+xml;base64,")
+    assert props["preview"]["default"].startswith("data:image/svg+xml")
+
+
+def test_form_preview_and_panel_draw_edge_groups_in_the_same_colours(dataset):
+    """One palette: the define form's drawing and the preview panel's agree
+    on every group's colour, the 9th and later ones too."""
+    import re
+    import urllib.parse
+
+    from posekit.preview import skeleton_drawing
+    from posekit.scene import group_color
+
+    labels = ["n%d" % i for i in range(12)]
+    groups = [{"name": "g%d" % i, "edges": [edge("n%d" % i, "n%d" % (i + 1))]}
+              for i in range(11)]
+    props = _resolve(dataset, labels=labels, edge_groups=groups)
+    form_svg = urllib.parse.unquote(props["preview"]["default"])
+    panel_svg = urllib.parse.unquote(skeleton_drawing(
+        labels, [("g%d" % i, [(i, i + 1)]) for i in range(11)])[1])
+    strokes = lambda svg: re.findall(r"<path d='[^']*' stroke='(#[0-9a-f]{6})'", svg)
+    assert strokes(form_svg) == strokes(panel_svg)
+    # edges, then the legend: each group in its palette colour
+    assert strokes(form_svg) == [group_color(i) for i in range(11)] * 2
 
 
 def test_form_field_dropdown_lists_keypoints_fields(kp_dataset):
