@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from posekit import drawing, fo_compat, scene as pk_scene
 from posekit.layout import default_layout
 from posekit.markdown import md_escape
-from posekit.skeleton_store import load_skeleton
+from posekit.skeleton_store import resolve_skeleton
 from posekit.templates import find_template
 
 
@@ -47,11 +47,11 @@ def fetch(collection, field, sample_id=None, index=0):
     )
 
 
-def resolve_skeleton(dataset, field):
-    """``(labels, edge_groups, flip_pairs)`` for ``field``: its own skeleton
-    or the default; flip pairs from posekit's record, else from the template
+def skeleton_for_drawing(dataset, field):
+    """``(labels, edge_groups, flip_pairs)`` of the skeleton that applies to
+    ``field`` (:func:`posekit.skeleton_store.resolve_skeleton`); flip pairs from posekit's record, else from the template
     with the same labels; ``None`` when there is none."""
-    sk = (load_skeleton(dataset, field) if field else None) or load_skeleton(dataset)
+    sk = resolve_skeleton(dataset, field)
     if sk is None:
         return None
     template = find_template(sk.labels)
@@ -90,7 +90,7 @@ def preview(
     skeleton_only=False,
 ):
     """The panel data for one sample: ``image``, ``summary``, ``scene``."""
-    skeleton = resolve_skeleton(dataset, field)
+    skeleton = skeleton_for_drawing(dataset, field)
     labels, groups, flips = skeleton or ([], [], None)
     if skeleton_only:
         if not labels:

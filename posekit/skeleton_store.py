@@ -90,6 +90,22 @@ def counts_for_target(dataset, field=None, limit=None):
     return counts
 
 
+def governing_skeleton(dataset, field=None):
+    """The ``fo.KeypointSkeleton`` that applies to ``field``: the field's
+    own, else the dataset's default; None if neither. posekit's one rule for
+    which skeleton a field has (request, preview, define form)."""
+    own = (dataset.skeletons or {}).get(field) if field else None
+    return own if own is not None else dataset.default_skeleton
+
+
+def resolve_skeleton(dataset, field=None):
+    """:func:`governing_skeleton` as a :class:`Skeleton` (group names
+    restored), or None."""
+    if field and field in (dataset.skeletons or {}):
+        return load_skeleton(dataset, field)
+    return load_skeleton(dataset)
+
+
 def load_skeleton(dataset, field=None):
     """The dataset's skeleton for ``field`` (or the default) as a
     :class:`Skeleton`, with group names restored; ``None`` if unset."""

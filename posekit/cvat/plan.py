@@ -12,6 +12,7 @@ from fiftyone.core.patches import PatchesView
 from fiftyone.core.video import FramesView
 
 from posekit.skeleton import cvat_name_problem
+from posekit.skeleton_store import governing_skeleton
 
 from . import svg
 from .attributes import to_cvat_attributes
@@ -40,9 +41,10 @@ def _class_names(classes, label_field):
 
 def resolve_skeleton(samples, label_field, skeleton=None):
     """``{"labels", "edges"}`` from ``skeleton`` (dict or KeypointSkeleton),
-    else the field's skeleton, else the dataset's default skeleton."""
+    else the skeleton that applies to the field
+    (:func:`posekit.skeleton_store.governing_skeleton`)."""
     if skeleton is None:
-        skeleton = (samples.skeletons or {}).get(label_field) or samples.default_skeleton
+        skeleton = governing_skeleton(samples, label_field)
     if skeleton is None:
         raise ValueError(
             "No skeleton for field '%s': define one for the field or a "
@@ -57,7 +59,9 @@ def resolve_skeleton(samples, label_field, skeleton=None):
 
 
 def validate_skeleton(skeleton):
-    """Raises ValueError unless the skeleton can become a CVAT skeleton label."""
+    """Raises ValueError unless the skeleton can become a CVAT skeleton label
+    (node names by :func:`posekit.skeleton.cvat_name_problem`, the rule the
+    define form's :func:`posekit.skeleton.validate` applies too)."""
     labels = skeleton["labels"]
     if not labels:
         raise ValueError(
