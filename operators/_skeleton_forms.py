@@ -1,12 +1,12 @@
 """Form and save helpers shared by the skeleton operators (target choice,
 checks against the dataset, flags on invalid inputs, the saved summary)."""
 import time
-from html import escape
 
 import fiftyone.operators.types as types
 
 from posekit import skeleton as pk
 from posekit import skeleton_store as store
+from posekit.markdown import md_escape
 
 from ._datasets import own_dataset
 
@@ -175,7 +175,7 @@ def _summary_md(skeleton):
     used = {x for e in skeleton.edges for x in e}
     lonely = [x for x in labels if x and x not in used]
     groups = ", ".join(
-        f"{escape(g.name)} ({len(g.edges)})" for g in skeleton.edge_groups
+        f"{md_escape(g.name)} ({len(g.edges)})" for g in skeleton.edge_groups
     )
     md = (
         f"**{len(labels)} nodes, {len(skeleton.edges)} edges** in "

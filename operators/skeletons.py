@@ -20,12 +20,11 @@ lives under ``draft_<start>`` so that switching the start reloads it.
 in :mod:`.coco_io`, the shared form helpers in :mod:`._skeleton_forms`;
 delete and list are here.
 """
-from html import escape
-
 import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
 from posekit import skeleton_store as store
+from posekit.markdown import md_escape
 
 from ._datasets import own_dataset
 from ._skeleton_forms import (
@@ -108,7 +107,7 @@ class ListSkeletons(foo.Operator):
             name = f"field `{r['field']}`" if r["field"] else "default"
             lines.append(
                 f"| {name} | {r['num_nodes']} | {r['num_edges']} | "
-                f"{escape(', '.join(r['edge_groups']))} |"
+                f"{md_escape(', '.join(r['edge_groups']))} |"
             )
         if not rows:
             lines = ["This dataset has no skeleton yet."]

@@ -184,3 +184,22 @@ def test_load_form_offers_dest_field_and_refuses_a_bad_one(
     result = run("load_skeleton_annotation", ds, {"anno_key": KEY, "dest_field": "2d"})
     assert result.error is not None and "not a usable field name" in result.error_message
     assert isinstance(ds.get_field(FIELD), fo.EmbeddedDocumentField)
+
+
+def test_a_run_deleted_and_requested_again_is_not_served_stale(
+    demo_dataset, cvat_server, monkeypatch
+):
+    """Runs written from the App go through a private dataset instance (safe
+    against the App's concurrent reloads); the shared object must not keep
+    serving the old run's cached results afterwards."""
+    ds = demo_dataset
+    set_credentials(monkeypatch, cvat_server)
+    tag_two(ds)
+    old_task = _request(ds)
+    assert ds.load_annotation_results(KEY).task_ids == [old_task]  # cached
+    assert run("delete_annotation_run", ds, {"anno_key": KEY}).error is None
+    new_task = _request(ds)
+    assert new_task != old_task
+    assert ds.load_annotation_results(KEY).task_ids == [new_task]
+    _fiftyone_load(ds)
+    _assert_unique_ids(ds)
