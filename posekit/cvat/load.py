@@ -43,6 +43,8 @@ _LIST_TYPES = {
 _COPIED = {"label": "allow_label_edits", "index": "allow_index_edits"}
 _SPATIAL = {"Keypoint": ["points"], "Detection": ["bounding_box", "mask"],
             "Polyline": ["points", "closed", "filled"]}
+_BUILTIN = {"label", "index", "tags", "attributes", "confidence", "mask_path",
+            *(n for names in _SPATIAL.values() for n in names)}
 
 
 def load_run(dataset, anno_key, results, dest_field=None, unexpected="keep"):
@@ -111,9 +113,8 @@ def _merge_into(doc, anno, info, attr_names):
     if info.get("allow_spatial_edits", True):
         for name in _SPATIAL.get(anno.get("_cls"), []):
             doc[name] = anno.get(name)
-    if attr_names is None:  # no schema: every attribute, as FiftyOne does
-        names = [k for k in anno if not k.startswith("_") and k not in doc]
-        names += [k for k in ("confidence",) if k in anno]
+    if attr_names is None:  # no schema: every custom attribute, as FiftyOne does
+        names = [k for k in anno if not k.startswith("_") and k not in _BUILTIN]
     else:
         names = attr_names.get(None, []) + attr_names.get(doc.get("label"), [])
     for name in names:
