@@ -203,3 +203,21 @@ def test_a_run_deleted_and_requested_again_is_not_served_stale(
     assert ds.load_annotation_results(KEY).task_ids == [new_task]
     _fiftyone_load(ds)
     _assert_unique_ids(ds)
+
+
+def test_python_request_and_load_of_a_whole_dataset(demo_dataset, cvat_server):
+    """From Python, on a dataset (not a view): request, annotate, load."""
+    from posekit.cvat import runs
+
+    ds = demo_dataset.select_fields(FIELD).exists(FIELD).limit(2).clone()
+    creds = {"url": cvat_server.url, "username": cvat_server.username,
+             "password": cvat_server.password}
+    try:
+        results = runs.request_annotation(ds, KEY, FIELD, credentials=creds)
+        (task_id,) = results.task_ids
+        expected = play_annotator(cvat_server.session(), task_id, seed=9)
+        runs.load_annotation(ds, KEY, credentials=creds)
+        assert_loaded(ds, KEY, expected)
+        _assert_unique_ids(ds)
+    finally:
+        ds.delete()

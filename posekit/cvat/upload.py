@@ -1,5 +1,7 @@
 """Skeleton-mode upload: CVAT project/task creation with one native skeleton
 label per class, media upload, and existing keypoints as skeleton shapes."""
+import fiftyone as fo
+
 from posekit import fo_compat
 
 from . import convert, svg
@@ -94,7 +96,8 @@ def upload_skeleton_samples(api, samples, anno_key, backend, plan):
 
     task_ids, job_ids, frame_id_map = [], {}, {}
     id_map = {label_field: {}}
-    base_name = config.task_name or "FiftyOne_%s" % samples.dataset_name.replace(" ", "_")
+    dataset_name = samples.name if isinstance(samples, fo.Dataset) else samples.dataset_name
+    base_name = config.task_name or "FiftyOne_%s" % dataset_name.replace(" ", "_")
     steps = num_batches * 3
     for b, offset in enumerate(range(0, num_samples, batch_size)):
         batch = samples[offset : offset + batch_size]
