@@ -105,6 +105,14 @@ def _organizations(creds):
     return hit[1]
 
 
+def _showing_form(ctx):
+    """True while the App resolves the form for display; False when FiftyOne
+    re-resolves it to validate an execution. Used only to skip the CVAT round
+    trip that lists the user's organizations (FiftyOne has no public flag for
+    it; counts and checks run in both cases)."""
+    return getattr(ctx, "executor", None) is None
+
+
 def _organization_input(inputs, ctx):
     """A choice of the user's organizations and the personal workspace."""
     choices = types.DropdownView()

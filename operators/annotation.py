@@ -29,6 +29,7 @@ from ._annotation_forms import (
     _request_target,
     _run_choice,
     _secrets_notice,
+    _showing_form,
 )
 from ._datasets import own_dataset
 from .annotation_runs import (
