@@ -68,7 +68,6 @@ def root_dataset(samples):
     return samples._root_dataset
 
 
-
 def bulk_update_samples(dataset, ops):
     """Runs pymongo ``UpdateOne`` ops on ``dataset``'s sample collection;
     returns pymongo's ``BulkWriteResult`` (``None`` for no ops).
@@ -81,6 +80,17 @@ def bulk_update_samples(dataset, ops):
     if not ops:
         return None
     return dataset._sample_collection.bulk_write(ops, ordered=False)
+
+
+def element_id_path(list_path, index):
+    """The database path of the id of element ``index`` of a label list
+    (``"gt.keypoints"``, 3 -> ``"gt.keypoints.3._id"``).
+
+    Why: :func:`bulk_update_samples` filters on the stored ids; FiftyOne
+    stores a label's ``id`` as ``_id`` in the database.
+    """
+    return f"{list_path}.{index}._id"
+
 
 # -- FiftyOne's CVAT client (fiftyone.utils.cvat.CVATAnnotationAPI) ---------
 

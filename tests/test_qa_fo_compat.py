@@ -14,7 +14,10 @@ def test_raw_values_root_dataset_and_bulk_update(dataset):
     view = dataset.limit(1)
     assert fo_compat.root_dataset(view) is dataset
     dataset.add_sample_field("kp.keypoints.q", fo.StringField)
+    kp_id = dataset.first().kp.keypoints[0].id
     res = fo_compat.bulk_update_samples(dataset, [UpdateOne(
-        {"_id": ObjectId(ids[0])}, {"$set": {"kp.keypoints.0.q": "tp"}})])
+        {"_id": ObjectId(ids[0]),
+         fo_compat.element_id_path("kp.keypoints", 0): ObjectId(kp_id)},
+        {"$set": {"kp.keypoints.0.q": "tp"}})])
     assert res.matched_count == 1
     assert dataset.values("kp.keypoints.q") == [["tp"]]

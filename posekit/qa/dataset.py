@@ -224,7 +224,7 @@ def write_labels(samples, sample_ids, columns, sample_columns, types):
         for r, (s, p) in enumerate(zip(table.sample_pos, table.label_pos)):
             if p < 0:
                 continue
-            filters[s][f"{base}.{p}._id"] = ObjectId(table.label_ids[r])
+            filters[s][fo_compat.element_id_path(base, p)] = ObjectId(table.label_ids[r])
             for attr, vals in cols.items():
                 sets[s][f"{base}.{p}.{attr}"] = vals[r]
     for name, vals in sample_columns.items():
