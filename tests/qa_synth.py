@@ -14,8 +14,10 @@ from posekit.qa import Poses
 
 def make_dataset(n_images, sigmas, layout=None, seed=0, max_people=10,
                  crowd_rate=0.15, miss_rate=0.2, dup_rate=0.1, fp_rate=0.5,
-                 empty_rate=0.05, n_cats=1, width=640, height=480):
-    """``(coco_gt_dict, coco_results_list, gt_poses, dt_poses)``."""
+                 empty_rate=0.05, n_cats=1, width=640, height=480,
+                 n_people=None):
+    """``(coco_gt_dict, coco_results_list, gt_poses, dt_poses)``;
+    ``n_people`` fixes the number of people per image."""
     rng = np.random.default_rng(seed)
     K = len(sigmas)
     if layout is None:
@@ -28,6 +30,8 @@ def make_dataset(n_images, sigmas, layout=None, seed=0, max_people=10,
         img_id = i + 1
         images.append({"id": img_id, "width": width, "height": height})
         n = int(rng.integers(0, max_people + 1)) if i % 17 else 0
+        if n_people is not None:
+            n = n_people
         for _ in range(n):
             cat = int(rng.integers(1, n_cats + 1))
             size = rng.choice([20.0, 60.0, 150.0, 300.0]) * rng.uniform(0.6, 1.4)
@@ -200,7 +204,8 @@ def to_fiftyone(dataset, gt_dict, results, skeleton=None, gt_field="ground_truth
             k = np.asarray(r["keypoints"], dtype=float).reshape(-1, 3)
             pts = [(x / W, y / H) for x, y, _ in k]
             preds.append(fo.Keypoint(label=cats[r["category_id"]], points=pts,
-                                     score=r["score"]))
+                                     score=r["score"],
+                                     confidence=[r["score"]] * len(pts)))
             rt = np.array([(p[0] * W, p[1] * H) for p in pts])
             res2.append(dict(r, keypoints=np.c_[rt, k[:, 2]].reshape(-1).tolist()))
         s[gt_field] = fo.Keypoints(keypoints=kps)

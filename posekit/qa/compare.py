@@ -24,7 +24,7 @@ def compare_fields(samples, field_a, field_b, sigmas=None, estimate=True,
     if field_a == field_b:
         raise ValueError("compare two different fields")
     sk = skeleton_for(samples, field_a)
-    _, w, h = qd.image_sizes(samples)
+    sample_ids, w, h = qd.image_sizes(samples)
     classes = {}
     k = len(sk.labels) if sk is not None else None
     ta = qd.read_keypoints(samples, field_a, w, h, classes, True, k)
@@ -45,16 +45,14 @@ def compare_fields(samples, field_a, field_b, sigmas=None, estimate=True,
     if estimate:
         out["estimated_sigmas"] = [None if not np.isfinite(s) else float(s) for s in est]
     if oks_key:
-        _write(samples, ta, tb, ag, oks_key, field_a, field_b)
+        _write(samples, sample_ids, ta, tb, ag, oks_key, field_a, field_b)
     return out
 
 
-def _write(samples, ta, tb, ag, key, field_a, field_b):
+def _write(samples, sample_ids, ta, tb, ag, key, field_a, field_b):
     import fiftyone as fo
 
-    from posekit.qa.results import _dataset
-
-    ds = _dataset(samples)
+    columns = []
     for field, table, rows, partner, partner_t in (
             (field_a, ta, ag.a_rows, ag.b_rows, tb),
             (field_b, tb, ag.b_rows, ag.a_rows, ta)):
@@ -63,12 +61,9 @@ def _write(samples, ta, tb, ag, key, field_a, field_b):
         for r, p, v in zip(rows, partner, ag.oks):
             oks[r] = float(v)
             pid[r] = partner_t.label_ids[p]
-        for suffix, ftype, vals in (("", fo.FloatField, oks),
-                                    ("_id", fo.StringField, pid)):
-            path = f"{field}.keypoints.{key}{suffix}"
-            if ds.get_field(path) is None:
-                ds.add_sample_field(path, ftype)
-            samples.set_values(path, qd.nest(vals, table))
+        columns.append((field, table, {key: oks, f"{key}_id": pid}))
+    qd.write_labels(samples, sample_ids, columns, {},
+                    {key: fo.FloatField, f"{key}_id": fo.StringField})
 
 
 def adopt_sigmas(dataset, field, sigmas):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from posekit import fo_compat
 from posekit.qa.oks import Poses, extent_boxes
 
 
@@ -70,7 +71,9 @@ def read_keypoints(samples, field, widths, heights, classes, gt, num_points=None
     paths = [f"{base}.id", f"{base}.label", f"{base}.points"]
     opt = ["visible", "iscrowd", "area"] if gt else ["score", "confidence"]
     opt = [a for a in opt if _has(samples, f"{base}.{a}")]
-    vals = samples.values(paths + [f"{base}.{a}" for a in opt])
+    if "score" in opt and "confidence" in opt:
+        opt.remove("confidence")  # the score wins; mean confidences only without it
+    vals = fo_compat.raw_values(samples, paths + [f"{base}.{a}" for a in opt])
     ids, labels, points = vals[:3]
     extra = dict(zip(opt, vals[3:]))
     counts = [len(x) if x else 0 for x in ids]
@@ -87,7 +90,7 @@ def read_keypoints(samples, field, widths, heights, classes, gt, num_points=None
         raise ValueError(
             f"'{field}' has instances with {sorted(lens)} points; the "
             f"skeleton has {num_points}")
-    xy = np.array(flat_pts, dtype=float).reshape(n, num_points, 2)
+    xy = _floats(flat_pts, n * num_points * 2).reshape(n, num_points, 2)
     xy[..., 0] *= widths[sample_pos][:, None]
     xy[..., 1] *= heights[sample_pos][:, None]
     cat = np.array([classes.setdefault(lb, len(classes)) for lb in flat_labels],
@@ -106,9 +109,9 @@ def read_keypoints(samples, field, widths, heights, classes, gt, num_points=None
     if gt:
         v = flat("visible", None)
         if v is not None:
-            for r, row in enumerate(v):
-                if row is not None:
-                    vis[r] &= np.asarray(row, dtype=float).reshape(-1)[:num_points] > 0
+            full = [row if row is not None and len(row) == num_points
+                    else [1] * num_points for row in v]
+            vis &= _floats(full, n * num_points).reshape(n, num_points) > 0
         crowd = flat("iscrowd", 0)
         if crowd is not None:
             kw["iscrowd"] = np.array([bool(c) for c in crowd])
@@ -124,16 +127,30 @@ def read_keypoints(samples, field, widths, heights, classes, gt, num_points=None
         conf = flat("confidence", None)
         s = np.ones(n)
         if conf is not None:
-            for r, c in enumerate(conf):
-                if c:
-                    c = np.array([np.nan if x is None else x for x in c], float)
-                    if np.isfinite(c).any():
-                        s[r] = np.nanmean(c)
+            full = [[np.nan if x is None else x for x in c]
+                    if c and len(c) == num_points else [np.nan] * num_points
+                    for c in conf]
+            c = _floats(full, n * num_points).reshape(n, num_points)
+            ok = np.isfinite(c)
+            with np.errstate(invalid="ignore"):
+                mean = np.where(ok, c, 0).sum(1) / ok.sum(1)
+            s = np.where(ok.any(1), mean, 1.0)
         if score is not None:
             score = np.array(score, dtype=float)
             s = np.where(np.isfinite(score), score, s)
         poses = Poses(sample_pos, cat, xy, score=s)
     return FieldTable(poses, flat_ids, sample_pos, label_pos, counts, None)
+
+
+def _floats(nested, count):
+    """Nested lists of numbers (two levels or three) as a flat float array;
+    much faster than ``np.array`` on nested lists."""
+    from itertools import chain
+
+    flat = chain.from_iterable(nested)
+    if count and nested and nested[0] and isinstance(nested[0][0], (list, tuple)):
+        flat = chain.from_iterable(flat)
+    return np.fromiter((np.nan if x is None else x for x in flat), float, count)
 
 
 def read_crowd_regions(samples, field, widths, heights, classes, num_points):
@@ -142,7 +159,7 @@ def read_crowd_regions(samples, field, widths, heights, classes, num_points):
     paths = [f"{base}.id", f"{base}.label", f"{base}.bounding_box",
              f"{base}.iscrowd"]
     has_area = _has(samples, f"{base}.area")
-    vals = samples.values(paths + ([f"{base}.area"] if has_area else []))
+    vals = fo_compat.raw_values(samples, paths + ([f"{base}.area"] if has_area else []))
     rows = []
     for s, per in enumerate(zip(*vals)):
         if not per[0]:
@@ -174,6 +191,59 @@ def concat(a, b):
                  np.concatenate([a.xy, b.xy]), np.concatenate([a.vis, b.vis]),
                  np.r_[a.area, b.area], np.concatenate([a.bbox, b.bbox]),
                  np.r_[a.iscrowd, b.iscrowd], np.r_[a.score, b.score])
+
+
+def write_labels(samples, sample_ids, columns, sample_columns, types):
+    """Writes per-label and per-sample values in one update per sample.
+
+    ``columns``: ``[(field, table, {attr: per-row values})]``;
+    ``sample_columns``: ``{name: per-sample values}``; ``types``: ``{attr or
+    name: fo field class}`` (declared first). Each update also checks the
+    sample still holds the labels read (same ids, same places); raises
+    ``RuntimeError`` naming the samples whose labels changed meanwhile.
+    """
+    from datetime import datetime
+
+    from bson import ObjectId
+    from pymongo import UpdateOne
+
+    ds = fo_compat.root_dataset(samples)
+    for field, _, cols in columns:
+        for attr in cols:
+            path = f"{field}.keypoints.{attr}"
+            if ds.get_field(path) is None:
+                ds.add_sample_field(path, types[attr])
+    for name in sample_columns:
+        if ds.get_field(name) is None:
+            ds.add_sample_field(name, types[name])
+    n = len(sample_ids)
+    filters = [{"_id": ObjectId(i)} for i in sample_ids]
+    sets = [{} for _ in range(n)]
+    for field, table, cols in columns:
+        base = f"{field}.keypoints"
+        for r, (s, p) in enumerate(zip(table.sample_pos, table.label_pos)):
+            if p < 0:
+                continue
+            filters[s][fo_compat.element_id_path(base, p)] = ObjectId(table.label_ids[r])
+            for attr, vals in cols.items():
+                sets[s][f"{base}.{p}.{attr}"] = vals[r]
+    for name, vals in sample_columns.items():
+        for s, v in enumerate(vals):
+            sets[s][name] = v
+    now = datetime.utcnow()
+    ops = []
+    for f, st in zip(filters, sets):
+        if st:
+            st["last_modified_at"] = now
+            ops.append(UpdateOne(f, {"$set": st}))
+    res = fo_compat.bulk_update_samples(ds, ops)
+    if res is not None and res.matched_count != len(ops):
+        changed = [str(f["_id"]) for f in filters
+                   if ds.select(str(f["_id"])).count() == 0][:5]
+        raise RuntimeError(
+            f"{len(ops) - res.matched_count} sample(s) changed while being "
+            f"evaluated (e.g. {', '.join(changed) or 'unknown'}); run it again")
+    ds.reload()
 
 
 def nest(flat_values, table):

@@ -12,6 +12,7 @@ gets ``<eval_key>_tp``, ``_fp`` and ``_fn`` counts.
 """
 import numpy as np
 
+from posekit import fo_compat
 from posekit.qa import dataset as qd
 from posekit.qa import errors as qe
 from posekit.qa.cocoeval import evaluate_arrays
@@ -101,18 +102,35 @@ def evaluate(samples, pred_field, gt_field="ground_truth", eval_key=None,
     )
     method = config.build()
     if eval_key is not None:
-        method.register_run(samples, eval_key)
-    if eval_key is not None:
+        _register(samples, method, eval_key, errors)
         tick(0.8, "writing results")
-        _write(samples, ev, gt_t, dt_t, len(gt_t.poses), eval_key, iou,
+        _write(samples, ids, ev, gt_t, dt_t, len(gt_t.poses), eval_key, iou,
                pred_field, gt_field, report)
     results = PoseEvaluationResults(samples, config, eval_key, report,
                                     backend=method)
-    results._ev = ev
     if eval_key is not None:
         method.save_run_results(samples, eval_key, results)
     tick(1.0, "done")
     return results
+
+
+def _register(samples, method, key, errors):
+    """Registers the run; a re-run on the same fields keeps the fields
+    (every label is rewritten) instead of deleting and redeclaring them."""
+    from posekit.qa.views import pose_runs
+
+    same = False
+    if key in pose_runs(samples):
+        old = samples.get_evaluation_info(key).config
+        same = (old.pred_field, old.gt_field) == (method.config.pred_field,
+                                                  method.config.gt_field)
+    method.register_run(samples, key, cleanup=not same)
+    if same and not errors:
+        ds = fo_compat.root_dataset(samples)
+        for name in qe.ERRORS:
+            path = f"{method.config.pred_field}.keypoints.{key}_{name}"
+            if ds.get_field(path) is not None:
+                ds.delete_sample_field(path)
 
 
 def instance_outcomes(ev, n_gt_kp, iou):
@@ -150,56 +168,48 @@ def instance_outcomes(ev, n_gt_kp, iou):
                                          gt_oks[:n_gt_kp])
 
 
-def _write(samples, ev, gt_t, dt_t, n_gt_kp, key, iou, pred_field,
-           gt_field, report):
-    (d_out, d_match, d_oks), (g_out, g_match, g_oks) = instance_outcomes(
-        ev, n_gt_kp, iou)
-    gt_ids = list(gt_t.label_ids)
-    dt_ids = list(dt_t.label_ids)
-    d_mid = [gt_ids[j] if 0 <= j < n_gt_kp else None for j in d_match]
-    g_mid = [dt_ids[j] if j >= 0 else None for j in g_match]
-    d_oks = [None if not np.isfinite(x) else float(x) for x in d_oks]
-    g_oks = [None if not np.isfinite(x) else float(x) for x in g_oks]
+def _write(samples, sample_ids, ev, gt_t, dt_t, n_gt_kp, key, iou,
+           pred_field, gt_field, report):
     import fiftyone as fo
 
-    from posekit.qa.results import _dataset
+    (d_out, d_match, d_oks), (g_out, g_match, g_oks) = instance_outcomes(
+        ev, n_gt_kp, iou)
+    gt_ids, dt_ids = gt_t.label_ids, dt_t.label_ids
 
-    ds = _dataset(samples)
+    def fin(x):
+        return [None if not np.isfinite(v) else float(v) for v in x]
 
-    def declare(path, ftype):
-        if ds.get_field(path) is None:
-            ds.add_sample_field(path, ftype)
-
-    for field in (pred_field, gt_field):
-        base = f"{field}.keypoints.{key}"
-        declare(base, fo.StringField)
-        declare(f"{base}_id", fo.StringField)
-        declare(f"{base}_oks", fo.FloatField)
-    for field, table, out, mid, oks in (
-        (pred_field, dt_t, d_out, d_mid, d_oks),
-        (gt_field, gt_t, g_out, g_mid, g_oks),
-    ):
-        base = f"{field}.keypoints.{key}"
-        samples.set_values(base, qd.nest(list(out), table))
-        samples.set_values(f"{base}_id", qd.nest(mid, table))
-        samples.set_values(f"{base}_oks", qd.nest(oks, table))
+    pred_cols = {
+        key: list(d_out),
+        f"{key}_id": [gt_ids[j] if 0 <= j < n_gt_kp else None for j in d_match],
+        f"{key}_oks": fin(d_oks),
+    }
+    gt_cols = {
+        key: list(g_out),
+        f"{key}_id": [dt_ids[j] if j >= 0 else None for j in g_match],
+        f"{key}_oks": fin(g_oks),
+    }
+    types = {key: fo.StringField, f"{key}_id": fo.StringField,
+             f"{key}_oks": fo.FloatField}
     err = report.get("errors")
     if err is not None:
         d_rows, _, cls = err["_rows"]
         for i, name in enumerate(qe.CLASSES[1:], start=1):
-            declare(f"{pred_field}.keypoints.{key}_{name}", fo.IntField)
             per = np.zeros(len(dt_ids), dtype=np.int64)
             np.add.at(per, d_rows, (cls == i).sum(axis=1))
-            samples.set_values(f"{pred_field}.keypoints.{key}_{name}",
-                               qd.nest(per.tolist(), dt_t))
-    n = len(dt_t.counts)
-    tp = np.bincount(dt_t.sample_pos[d_out == "tp"], minlength=n)
-    fp = np.bincount(dt_t.sample_pos[d_out == "fp"], minlength=n)
-    fn = np.bincount(gt_t.sample_pos[g_out == "fn"], minlength=n)
-    samples.set_values(f"{key}_tp", tp.tolist())
-    samples.set_values(f"{key}_fp", fp.tolist())
-    samples.set_values(f"{key}_fn", fn.tolist())
-
+            pred_cols[f"{key}_{name}"] = per.tolist()
+            types[f"{key}_{name}"] = fo.IntField
+    n = len(sample_ids)
+    counts = {
+        f"{key}_tp": np.bincount(dt_t.sample_pos[d_out == "tp"], minlength=n),
+        f"{key}_fp": np.bincount(dt_t.sample_pos[d_out == "fp"], minlength=n),
+        f"{key}_fn": np.bincount(gt_t.sample_pos[g_out == "fn"], minlength=n),
+    }
+    counts = {k: v.tolist() for k, v in counts.items()}
+    types.update({k: fo.IntField for k in counts})
+    qd.write_labels(samples, sample_ids,
+                    [(pred_field, dt_t, pred_cols), (gt_field, gt_t, gt_cols)],
+                    counts, types)
 
 
 UNIFORM_SIGMA = 0.06
@@ -241,7 +251,7 @@ def validate_eval_key(samples, key):
     """An evaluation key posekit may (re)write; ``ValueError`` otherwise."""
     from posekit.qa.views import pose_runs
 
-    if not key or not _KEY_RE.match(key):
+    if not key or not _KEY_RE.match(key) or key in ("pk", "id"):
         raise ValueError("The evaluation key must be an identifier "
                          "(letters, digits and _, not starting with a digit)")
     if key in samples.list_evaluations() and key not in pose_runs(samples):

@@ -5,6 +5,7 @@ evaluation-run classes (``fiftyone.core.evaluation``): it is listed by
 """
 import fiftyone.core.evaluation as foe
 
+from posekit import fo_compat
 from posekit.qa import errors as qe
 from posekit.qa.report import to_markdown
 
@@ -43,14 +44,14 @@ class PoseEvaluation(foe.EvaluationMethod):
         return [f for f in fields if samples.get_field(f) is not None]
 
     def rename(self, samples, eval_key, new_eval_key):
-        ds = _dataset(samples)
+        ds = fo_compat.root_dataset(samples)
         old = self.get_fields(ds, eval_key)
         new = [f.replace(f".{eval_key}", f".{new_eval_key}", 1)
                if "." in f else f.replace(eval_key, new_eval_key, 1) for f in old]
         ds.rename_sample_fields(dict(zip(old, new)))
 
     def cleanup(self, samples, eval_key):
-        ds = _dataset(samples)
+        ds = fo_compat.root_dataset(samples)
         fields = self.get_fields(ds, eval_key)
         top = [f for f in fields if "." not in f]
         nested = [f for f in fields if "." in f]
@@ -58,14 +59,6 @@ class PoseEvaluation(foe.EvaluationMethod):
             ds.delete_sample_fields(top)
         for f in nested:
             ds.delete_sample_field(f)
-
-
-def _dataset(samples):
-    import fiftyone as fo
-
-    if isinstance(samples, fo.Dataset):
-        return samples
-    return fo.load_dataset(samples.dataset_name)
 
 
 class PoseEvaluationResults(foe.EvaluationResults):
@@ -78,7 +71,7 @@ class PoseEvaluationResults(foe.EvaluationResults):
         err = data.get("errors")
         if err is not None and "_rows" in err:
             err = dict(err)
-            self._rows = err.pop("_rows")
+            err.pop("_rows")  # row indices: not stored with the run
             data["errors"] = err
         self.data = data
 
