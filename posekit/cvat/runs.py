@@ -5,6 +5,7 @@ import keyword
 import math
 import logging
 
+from .. import fo_compat
 from .api import CVATError, safe_url
 from .backend import BACKEND_NAME, register_backend
 from .load import UNEXPECTED, load_run
@@ -200,7 +201,7 @@ def _label_state(dataset, fields, sample_ids):
         out[field] = {}
         if not dataset.has_sample_field(field):
             continue
-        for value in view.values(field, _raw=True):
+        for value in fo_compat.raw_values(view, field):
             for doc in _label_docs(value):
                 out[field][str(doc["_id"])] = doc
     return out
