@@ -97,6 +97,10 @@ for _k in list(os.environ):
 
 from cvat_server.fixtures import cvat_server  # noqa: E402,F401
 
+# The real package first: in a clone named "posekit", pytest would otherwise
+# import the plugin's root __init__.py under that name (a circular import)
+import posekit  # noqa: E402,F401
+
 PLUGIN = "@posekit/skeletons"
 
 

@@ -54,3 +54,17 @@ def test_plugin_copied_into_the_plugins_dir_works(tmp_path):
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.strip().splitlines()[-1] == str(
         plugins / "posekit" / "posekit" / "__init__.py")
+
+
+def test_tests_run_in_a_clone_named_posekit(tmp_path):
+    """``git clone .../posekit`` makes a folder named like the package; one
+    test file run on its own there must not import the plugin's root
+    ``__init__.py`` as ``posekit``."""
+    clone = tmp_path / "posekit"
+    _copy_plugin(clone)
+    out = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         "tests/test_bench_env.py::test_a_terminated_bench_removes_its_temp_folder"],
+        cwd=clone, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout[-3000:]
+    assert "1 passed" in out.stdout
