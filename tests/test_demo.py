@@ -104,25 +104,33 @@ def test_demo_refuses_a_busy_port_at_once():
     assert elapsed < 5, f"took {elapsed:.1f}s"
 
 
-def test_demo_command_serves_the_app_with_the_plugin():
+def _wait_for_line(path, text, proc, deadline):
+    while time.time() < deadline:
+        with open(path) as f:
+            for line in f:
+                if text in line:
+                    return line
+        assert proc.poll() is None, open(path).read()
+        time.sleep(0.25)
+    raise AssertionError(f"no {text!r} line in time:\n{open(path).read()}")
+
+
+def test_demo_command_serves_the_app_with_the_plugin(tmp_path):
     port = free_port()
     name = f"posekit-demo-{uuid.uuid4().hex[:6]}"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "posekit.demo", "--port", str(port),
-         "--name", name],
-        cwd=REPO_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True, start_new_session=True,
-    )
+    log_path = tmp_path / "demo.log"
+    # the output goes to a file: the App server's processes inherit it
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "posekit.demo", "--port", str(port),
+             "--name", name],
+            cwd=REPO_DIR, stdout=log, stderr=subprocess.STDOUT, text=True,
+            start_new_session=True,
+        )
     try:
-        url = None
-        head = ""
-        deadline = time.time() + 120
-        for line in proc.stdout:
-            head += line
-            if "open http://" in line:
-                url = line.split("open ", 1)[1].split()[0]
-                break
-            assert time.time() < deadline, "demo did not print its URL"
+        deadline = time.time() + 180
+        line = _wait_for_line(log_path, "open http://", proc, deadline)
+        url = line.split("open ", 1)[1].split()[0]
         assert url == f"http://127.0.0.1:{port}/"
         status = None
         while time.time() < deadline and status != 200:
@@ -151,17 +159,19 @@ def test_demo_command_serves_the_app_with_the_plugin():
 
         # Ctrl+C in the terminal (SIGINT to the whole group): a quiet exit
         os.killpg(proc.pid, signal.SIGINT)
-        rest = proc.communicate(timeout=30)[0]
-        assert proc.returncode == 0, rest
-        assert "Traceback" not in rest and "KeyboardInterrupt" not in rest, rest
-        assert rest.strip().endswith("posekit demo: stopped")
-        printed = head + rest
+        assert proc.wait(timeout=120) == 0
+        printed = log_path.read_text()
+        assert "Traceback" not in printed and "KeyboardInterrupt" not in printed, printed
+        assert "posekit demo: stopped" in printed.strip().splitlines()[-1]
         for noise in ("ssh", "oldest supported", "Could not connect", "Computing metadata"):
             assert noise not in printed, printed
         assert [l for l in printed.splitlines() if "http://" in l] == [
             f"posekit demo: open {url} (Ctrl+C to stop)"]
     finally:
-        proc.terminate()
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)  # the demo and the App server it started
+        except ProcessLookupError:
+            pass
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
