@@ -126,6 +126,9 @@ def test_demo_command_serves_the_app_with_the_plugin(tmp_path):
              "--name", name],
             cwd=REPO_DIR, stdout=log, stderr=subprocess.STDOUT, text=True,
             start_new_session=True,
+            # as in a terminal: a background job of a non-interactive shell
+            # (e.g. `nohup ... &`) inherits SIGINT ignored
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
     try:
         deadline = time.time() + 180
