@@ -10,6 +10,7 @@ import fiftyone.operators.types as types
 from posekit import skeleton as pk
 from posekit import skeleton_store as store
 from posekit import templates as pk_templates
+from posekit.markdown import md_escape
 from posekit.preview import skeleton_drawing
 
 from ._skeleton_forms import (
@@ -122,9 +123,11 @@ class DefineSkeleton(foo.Operator):
         return foo.OperatorConfig(
             name="define_skeleton",
             label="Define skeleton",
-            description="Define or edit a keypoint skeleton: labels and named edge groups",
+            description="Pose skeleton: define or edit the keypoint labels "
+            "and named edge groups (start from COCO-17 and other templates)",
             dynamic=True,
             icon=ICON,
+            risk_level=types.RiskLevel.MEDIUM,
         )
 
     def _plan(self, ctx, inputs, fresh=False):
@@ -196,7 +199,7 @@ class DefineSkeleton(foo.Operator):
                 "problems",
                 types.Error(
                     label=f"Not saved: {len(problems)} problem(s)",
-                    description="; ".join(p.message for p in problems),
+                    description="; ".join(md_escape(p.message) for p in problems),
                 ),
             )
 
