@@ -46,7 +46,7 @@ class _TagOperator(foo.Operator):
         else:
             tagging.tag(view, tag)
         if not ctx.delegated:
-            ctx.trigger("reload_samples")
+            ctx.trigger("reload_dataset")
         return {"tag": tag, "untag": self._untag}
 
 
