@@ -62,16 +62,12 @@ def _draft_key(start, template_id):
 
 def _renames(old_labels, labels):
     """``{old: new}`` for the start skeleton's labels renamed in the
-    editor: same position, old name gone, new name new (or, when labels were
-    added or removed, the one name gone and the one name new)."""
+    editor: at the same position, the old name gone and the new name new (a
+    label removed and another added elsewhere is no rename)."""
     old, new = list(old_labels), list(labels)
-    gone = [x for x in old if x not in new]
-    came = [x for x in new if x and x not in old]
-    if len(old) == len(new):
-        return {a: b for a, b in zip(old, new) if a != b and a in gone and b in came}
-    if len(gone) == 1 and len(came) == 1:
-        return {gone[0]: came[0]}
-    return {}
+    gone = {x for x in old if x not in new}
+    came = {x for x in new if x and x not in old}
+    return {a: b for a, b in zip(old, new) if a in gone and b in came}
 
 
 def _model_from_editor(labels, groups, source, params):
@@ -170,7 +166,7 @@ class DefineSkeleton(foo.Operator):
         return foo.OperatorConfig(
             name="define_skeleton",
             label="Define skeleton",
-            description="Pose skeleton: define or edit the keypoint labels "
+            description="Pose skeleton: define or edit the keypoints' labels "
             "and named edge groups (start from COCO-17 and other templates)",
             dynamic=True,
             icon=ICON,
