@@ -13,6 +13,7 @@ from posekit import templates as pk_templates
 from posekit.markdown import md_escape
 from posekit.preview import skeleton_drawing
 
+from . import _skeleton_text as text
 from ._skeleton_forms import (
     ICON,
     _check_target,
@@ -216,16 +217,32 @@ class DefineSkeleton(foo.Operator):
         source = _start_skeleton(ctx, field, start, template_id)
 
         explicit = "labels" in params or "edge_groups" in params
-        key = None if explicit else _draft_key(start, template_id)
+        as_text = False
+        if not explicit:
+            inputs.bool(
+                "as_text", default=len(source.labels) > text.COMPACT_AT,
+                label="Edit as text (faster for big skeletons)", view=types.SwitchView(),
+            )
+            as_text = bool(params.get("as_text", len(source.labels) > text.COMPACT_AT))
+        key = None if explicit else _draft_key(start, template_id) + ("_text" if as_text else "")
         editor = params if explicit else (params.get(key) or {})
-        labels = editor.get("labels")
-        if labels is None:
-            labels = list(source.labels)
-        groups = editor.get("edge_groups")
-        if groups is None:
-            groups = _groups_as_dicts(source)
+        line_problems = []
+        if as_text:
+            labels = editor.get("labels_text")
+            labels = list(source.labels) if labels is None else text.parse_labels(labels)
+            groups = editor.get("edges_text")
+            groups, line_problems = (
+                (_groups_as_dicts(source), []) if groups is None else text.parse_edges(groups))
+        else:
+            labels = editor.get("labels")
+            if labels is None:
+                labels = list(source.labels)
+            groups = editor.get("edge_groups")
+            if groups is None:
+                groups = _groups_as_dicts(source)
         skeleton, notes, renames = _model_from_editor(labels, groups, source, params)
         problems, mismatch = _check_target(ctx, skeleton, field, fresh)
+        problems = line_problems + problems
         if target == "field" and field is None:
             problems.append(pk.Problem("field", "no_field", "Pick or name a field"))
 
@@ -254,20 +271,35 @@ class DefineSkeleton(foo.Operator):
         if not explicit:
             obj = types.Object()
             inputs.define_property(key, obj, label="Skeleton")
-        labels_prop = obj.list(
-            "labels",
-            types.String(),
-            default=list(source.labels),
-            label="Keypoint labels, in order",
-            description="The i-th label names the i-th point of each Keypoint",
-        )
-        groups_prop = obj.list(
-            "edge_groups",
-            _edge_group_type(tuple(skeleton.labels), tuple(sorted(renames.items()))),
-            default=_groups_as_dicts(source),
-            label="Edge groups",
-            description="Each group is named; its edges join labels by name",
-        )
+        if as_text:
+            labels_prop = obj.str(
+                "labels_text", default=text.labels_text(source.labels),
+                label="Keypoint labels, in order, one per line",
+                description="The i-th label names the i-th point of each Keypoint",
+                view=types.TextFieldView(multiline=True, rows=12),
+            )
+            groups_prop = obj.str(
+                "edges_text", default=text.edges_text(_groups_as_dicts(source)),
+                label="Edges, one per line",
+                description=f"A line `[group name]` starts a group; then one edge "
+                f"per line: `from {text.ARROW} to`, by label name",
+                view=types.TextFieldView(multiline=True, rows=12),
+            )
+        else:
+            labels_prop = obj.list(
+                "labels",
+                types.String(),
+                default=list(source.labels),
+                label="Keypoint labels, in order",
+                description="The i-th label names the i-th point of each Keypoint",
+            )
+            groups_prop = obj.list(
+                "edge_groups",
+                _edge_group_type(tuple(skeleton.labels), tuple(sorted(renames.items()))),
+                default=_groups_as_dicts(source),
+                label="Edge groups",
+                description="Each group is named; its edges join labels by name",
+            )
         by_input = {}
         for p in problems:
             by_input.setdefault(p.input, []).append(p)
