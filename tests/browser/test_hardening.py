@@ -125,7 +125,7 @@ def test_define_form_edit_of_133_nodes(app):
     (the App's resolve round trip and re-render) for a whole-body skeleton."""
     page, ds = app.page, app.dataset
     labels = [f"kp_{i:03d}" for i in range(N_NODES)]
-    chains = [list(range(k, min(k + 34, N_NODES))) for k in range(0, N_NODES, 33)]
+    chains = [list(range(k, min(k + 34, N_NODES))) for k in range(0, N_NODES - 1, 33)]
     ds.default_skeleton = fo.KeypointSkeleton(labels=labels, edges=chains)
     ds.save()
     page.reload(wait_until="load")
@@ -154,9 +154,11 @@ def test_define_form_edit_of_133_nodes(app):
         page.evaluate(helpers._TWO_FRAMES_JS)
         timings.append(time.perf_counter() - t0)
     timings.sort()
+    load = os.getloadavg()[0]
     print(f"\n[timing] define form, {N_NODES} nodes: open {opened:.2f} s; "
           f"label edit -> form shows it: median {timings[1]:.2f} s "
-          f"(all {', '.join(f'{t:.2f}' for t in timings)})")
+          f"(all {', '.join(f'{t:.2f}' for t in timings)}; load average {load:.1f} "
+          f"on {os.cpu_count()} cores)")
     # the demo's keypoints have 17 points: keep them as they are
     app.after_resolve(lambda: app.prompt.get_by_text(
         "Save anyway, keep the stored keypoints as they are").click())
@@ -165,4 +167,4 @@ def test_define_form_edit_of_133_nodes(app):
     assert execution.error is None, execution
     ds.reload()
     assert ds.default_skeleton.labels[50:53] == ["kp_050x", "kp_051x", "kp_052x"]
-    assert len(ds.default_skeleton.edges) == len(chains)
+    assert sum(len(p) - 1 for p in ds.default_skeleton.edges) == N_NODES - 1
