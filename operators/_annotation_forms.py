@@ -18,6 +18,7 @@ import fiftyone.operators.types as types
 
 from posekit import fo_compat, tagging
 from posekit import skeleton_store as store
+from posekit.markdown import md_escape
 from posekit.cvat import runs
 from posekit.cvat.api import CVATError, safe_url
 from posekit.cvat.tls import SSL_VERIFY_ENV_VAR
@@ -176,38 +177,66 @@ def _keypoint_fields(dataset):
 
 
 def _posekit_runs(dataset):
-    return [
-        r["anno_key"] for r in runs.list_runs(dataset) if r["backend"] == BACKEND_NAME
-    ]
+    """The dataset's posekit run keys, newest first."""
+    found = [r for r in runs.list_runs(dataset) if r["backend"] == BACKEND_NAME]
+    found.sort(key=lambda r: r["timestamp"] or "", reverse=True)
+    return [r["anno_key"] for r in found]
+
+
+NO_RUNS = "This dataset has no posekit CVAT annotation runs"
 
 
 def _run_choice(inputs, ctx, name="anno_key", label="Annotation run"):
+    """A picker of the posekit runs, newest first and by default; without
+    runs, an invalid notice (Execute stays disabled)."""
     keys = _posekit_runs(ctx.dataset)
     if not keys:
-        inputs.view(
-            "no_runs",
-            types.Warning(label="This dataset has no posekit CVAT annotation runs"),
-        )
+        inputs.view("no_runs", types.Warning(label=NO_RUNS),
+                    invalid=True, error_message=NO_RUNS)
         return None
     choices = types.DropdownView()
     for key in keys:
         choices.add_choice(key, label=key)
     inputs.enum(name, choices.values(), required=True, label=label,
-                default=keys[-1], view=choices)
-    return ctx.params.get(name) or keys[-1]
+                default=keys[0], view=choices)
+    return ctx.params.get(name) or keys[0]
+
+
+def _chosen_run(ctx, name="anno_key"):
+    """The run key an execution names; a clear error when there is none."""
+    key = ctx.params.get(name)
+    if not key:
+        raise ValueError("Choose an annotation run: %s" % NO_RUNS.lower()
+                         if not _posekit_runs(ctx.dataset) else "Choose an annotation run")
+    return key
+
+
+MAX_SIZE = 100_000
+
+
+def _size_problem(value, what):
+    """Why ``value`` is not a usable task/segment size, or None."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+        return "%s must be a whole number" % what
+    if value < 1:
+        return "%s must be positive" % what
+    if value > MAX_SIZE:
+        return "%s must be at most %d" % (what, MAX_SIZE)
+    return None
 
 
 def _secrets_notice(inputs, ctx):
     creds = _credentials(ctx)
     missing = _missing_credentials(creds)
     if missing:
+        message = "Set %s as plugin secrets or environment variables" % ", ".join(missing)
         inputs.view(
             "credentials_missing",
-            types.Error(
-                label="CVAT credentials missing",
-                description="Set %s as plugin secrets or environment variables"
-                % ", ".join(missing),
-            ),
+            types.Error(label="CVAT credentials missing", description=md_escape(message)),
+            invalid=True,
+            error_message="CVAT credentials missing: " + message,
         )
         return False
     how = ("API token from %s" % SECRETS["api_token"]) if creds.get("api_token") else (
@@ -215,7 +244,7 @@ def _secrets_notice(inputs, ctx):
     inputs.view(
         "server",
         types.Notice(label="CVAT server: %s (from %s), signed in with the %s"
-                     % (safe_url(creds["url"]), SECRETS["url"], how)),
+                     % (md_escape(safe_url(creds["url"])), md_escape(SECRETS["url"]), md_escape(how))),
     )
     return True
 
@@ -226,6 +255,7 @@ def _delegation_config(name, label, description, icon="edit_note"):
         label=label,
         description=description,
         icon=icon,
+        risk_level=types.RiskLevel.MEDIUM,
         dynamic=True,
         allow_immediate_execution=True,
         allow_delegated_execution=True,

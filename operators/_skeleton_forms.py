@@ -182,7 +182,7 @@ def _summary_md(skeleton):
         f"{len(skeleton.edge_groups)} group(s){': ' + groups if groups else ''}"
     )
     if lonely:
-        shown = ", ".join(f"`{x}`" for x in lonely[:20])
+        shown = ", ".join(md_escape(x) for x in lonely[:20])
         more = f" and {len(lonely) - 20} more" if len(lonely) > 20 else ""
         md += f"\n\nNodes with no edge: {shown}{more}"
     return md

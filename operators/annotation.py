@@ -14,10 +14,12 @@ from posekit import tagging
 from posekit.markdown import md_escape
 from posekit.cvat import runs
 from posekit.cvat.backend import MODES
-from posekit.cvat.plan import resolve_skeleton
+from posekit.cvat.plan import resolve_skeleton, validate_skeleton
+from posekit.markdown import md_escape
 from posekit.cvat.progress import progress_callback
 
 from ._annotation_forms import (
+    _chosen_run,
     _clean_errors,
     _credentials,
     _default_request_target,
@@ -30,6 +32,7 @@ from ._annotation_forms import (
     _run_choice,
     _secrets_notice,
     _showing_form,
+    _size_problem,
 )
 from ._datasets import own_dataset
 from .annotation_runs import (
@@ -43,6 +46,9 @@ from .tag import TagForAnnotation, UntagForAnnotation
 
 # -- request ----------------------------------------------------------------------
 
+_NO_SAMPLES = "No samples to send: the chosen samples are empty"
+_SIZE_NAMES = {"task_size": "Max samples per task", "segment_size": "Max samples per job"}
+
 
 class RequestSkeletonAnnotation(foo.Operator):
     """Sends samples to CVAT with the skeleton as a native skeleton label."""
@@ -52,7 +58,8 @@ class RequestSkeletonAnnotation(foo.Operator):
         return _delegation_config(
             "request_skeleton_annotation",
             "Request skeleton annotation in CVAT",
-            "Create CVAT tasks with a native skeleton label for keypoints",
+            "Pose annotation: annotate keypoints in CVAT. Sends samples to "
+            "CVAT tasks with the skeleton as a native CVAT skeleton label",
         )
 
     def resolve_input(self, ctx):
@@ -71,13 +78,23 @@ class RequestSkeletonAnnotation(foo.Operator):
                     label="Samples", view=target_choices)
         target = ctx.params.get("target") or default_target
         if target == "TAGGED":
-            inputs.str("tag", default=tagging.DEFAULT_TAG, label="Tag")
+            tag_prop = inputs.str("tag", default=tagging.DEFAULT_TAG, label="Tag")
+            try:
+                tagging.validate_tag(ctx.params.get("tag", tagging.DEFAULT_TAG))
+            except ValueError as e:
+                tag_prop.invalid = True
+                tag_prop.error_message = str(e)
         try:
             n = len(_request_target(ctx))
-            inputs.view("count", types.Notice(
-                label="%d sample(s) will be sent to CVAT" % n))
+            if n:
+                inputs.view("count", types.Notice(
+                    label="%d sample(s) will be sent to CVAT" % n))
+            else:
+                inputs.view("count", types.Error(label=_NO_SAMPLES),
+                            invalid=True, error_message=_NO_SAMPLES)
         except ValueError as e:
-            inputs.view("bad_target", types.Error(label=str(e)))
+            inputs.view("bad_target", types.Error(label=md_escape(str(e))),
+                        invalid=True, error_message=str(e))
 
         key_prop = inputs.str("anno_key", required=True, label="Annotation key",
                               description="A new, unique name for this run (an identifier)")
@@ -102,11 +119,12 @@ class RequestSkeletonAnnotation(foo.Operator):
                 if (ctx.params.get("mode") or "skeleton") != "skeleton":
                     raise LookupError  # points mode needs no skeleton
                 sk = resolve_skeleton(ctx.dataset, label_field)
+                validate_skeleton(sk)
                 own = label_field in (ctx.dataset.skeletons or {})
                 inputs.view("skeleton", types.Notice(
                     label="Skeleton: %s (%d nodes: %s)" % (
                         "the field's" if own else "the dataset default",
-                        len(sk["labels"]), ", ".join(sk["labels"][:6])
+                        len(sk["labels"]), ", ".join(md_escape(x) for x in sk["labels"][:6])
                         + (", ..." if len(sk["labels"]) > 6 else ""))))
             except LookupError:
                 pass
@@ -123,15 +141,18 @@ class RequestSkeletonAnnotation(foo.Operator):
                     description="Send and load each node's occluded flag "
                     "(keypoint attribute 'occluded')")
         inputs.str("project_name", label="CVAT project (optional)")
-        inputs.int("task_size", label="Max samples per task (optional)")
-        inputs.int("segment_size", label="Max samples per job (optional)")
+        sizes = {
+            "task_size": inputs.int("task_size", label="Max samples per task (optional)"),
+            "segment_size": inputs.int("segment_size", label="Max samples per job (optional)"),
+        }
         inputs.str("task_assignee", label="Task assignee (optional username)")
         inputs.list("job_assignees", types.String(), label="Job assignees (optional)")
         inputs.bool("launch_editor", default=False, label="Open CVAT when done")
-        for name in ("task_size", "segment_size"):
-            value = ctx.params.get(name)
-            if value is not None and value < 1:
-                inputs.view(name + "_error", types.Error(label="%s must be positive" % name))
+        for name, prop in sizes.items():
+            problem = _size_problem(ctx.params.get(name), _SIZE_NAMES[name])
+            if problem:
+                prop.invalid = True
+                prop.error_message = problem
         return types.Property(inputs, view=form)
 
     def execute(self, ctx):
@@ -143,8 +164,16 @@ class RequestSkeletonAnnotation(foo.Operator):
         mode = params.get("mode") or "skeleton"
         if mode not in MODES:
             raise ValueError("mode must be one of %s" % list(MODES))
+        for name, what in _SIZE_NAMES.items():
+            problem = _size_problem(params.get(name), what)
+            if problem:
+                raise ValueError(problem)
+        if not params.get("anno_key"):
+            raise ValueError("Give an annotation key")
         with own_dataset(ctx) as dataset:
             view = _request_target(ctx, dataset)
+            if not len(view):
+                raise ValueError(_NO_SAMPLES)
             with _clean_errors(ctx), progress_callback(_progress(ctx)):
                 results = runs.request_annotation(
                     view,
@@ -192,7 +221,8 @@ class LoadSkeletonAnnotation(foo.Operator):
         return _delegation_config(
             "load_skeleton_annotation",
             "Load skeleton annotations from CVAT",
-            "Download a run's keypoints from CVAT into the dataset",
+            "Pose annotation: load the keypoints annotated in CVAT back into "
+            "the dataset, in skeleton order",
             icon="download",
         )
 
@@ -228,8 +258,11 @@ class LoadSkeletonAnnotation(foo.Operator):
         return types.Property(inputs, view=types.View(label="Load skeleton annotations"))
 
     def execute(self, ctx):
-        anno_key = ctx.params["anno_key"]
+        anno_key = _chosen_run(ctx)
         creds = _credentials(ctx)
+        missing = _missing_credentials(creds)
+        if missing:
+            raise ValueError("CVAT credentials missing: set %s" % ", ".join(missing))
         # on the shared dataset object: labels and the run's results are
         # their own documents (no dataset-document save to race with), and
         # the results get cached where FiftyOne's load_annotations looks

@@ -5,8 +5,15 @@ import fiftyone.operators.types as types
 
 from posekit.cvat import runs
 from posekit.cvat.backend import BACKEND_NAME
+from posekit.markdown import md_escape
 
-from ._annotation_forms import _clean_errors, _clean_message, _credentials, _run_choice
+from ._annotation_forms import (
+    _chosen_run,
+    _clean_errors,
+    _clean_message,
+    _credentials,
+    _run_choice,
+)
 from ._datasets import own_dataset
 
 
@@ -18,8 +25,10 @@ class ListAnnotationRuns(foo.Operator):
         return foo.OperatorConfig(
             name="list_annotation_runs",
             label="List annotation runs",
-            description="Annotation runs with their CVAT task and job status",
+            description="Pose annotation runs: list the CVAT annotation runs "
+            "of keypoints with their task and job status",
             icon="list",
+            risk_level=types.RiskLevel.LOW,
         )
 
     def resolve_input(self, ctx):
@@ -58,14 +67,16 @@ def _runs_table(run_list):
         status = run.get("status")
         if status:
             jobs = [j for t in status["tasks"] for j in t["jobs"]]
-            states = ", ".join(sorted({t["status"] or "?" for t in status["tasks"]}))
+            states = ", ".join(
+                md_escape(s) for s in sorted({t["status"] or "?" for t in status["tasks"]}))
             cvat = "%d (%s)" % (len(status["tasks"]), states)
             done = "%d%% of %d" % (round(100 * status["progress"]), len(jobs))
         else:
             cvat = "unavailable" if run.get("status_error") else "-"
             done = "-"
         rows.append("| %s | %s | %s | %s | %s | %s |" % (
-            run["anno_key"], run["backend"], ", ".join(run["label_fields"]),
+            md_escape(run["anno_key"]), md_escape(run["backend"]),
+            ", ".join(md_escape(f) for f in run["label_fields"]),
             run["timestamp"][:19], cvat, done,
         ))
     return "\n".join(rows)
@@ -79,7 +90,10 @@ class OpenAnnotationRun(foo.Operator):
         return foo.OperatorConfig(
             name="open_annotation_run",
             label="Open annotation run in CVAT",
+            description="Pose annotation runs: open a run's first job in CVAT "
+            "to annotate its keypoints",
             icon="open_in_new",
+            risk_level=types.RiskLevel.LOW,
             dynamic=True,
         )
 
@@ -90,7 +104,7 @@ class OpenAnnotationRun(foo.Operator):
 
     def execute(self, ctx):
         with _clean_errors(ctx):
-            url = runs.editor_url(ctx.dataset, ctx.params["anno_key"], _credentials(ctx))
+            url = runs.editor_url(ctx.dataset, _chosen_run(ctx), _credentials(ctx))
         return {"editor_url": url}
 
     def resolve_output(self, ctx):
@@ -107,7 +121,10 @@ class DeleteAnnotationRun(foo.Operator):
         return foo.OperatorConfig(
             name="delete_annotation_run",
             label="Delete annotation run",
+            description="Pose annotation runs: delete a CVAT annotation run "
+            "record, optionally with its CVAT tasks",
             icon="delete",
+            risk_level=types.RiskLevel.HIGH,
             dynamic=True,
         )
 
@@ -120,7 +137,7 @@ class DeleteAnnotationRun(foo.Operator):
         return types.Property(inputs, view=types.View(label="Delete annotation run"))
 
     def execute(self, ctx):
-        anno_key = ctx.params["anno_key"]
+        anno_key = _chosen_run(ctx)
         with _clean_errors(ctx), own_dataset(ctx) as dataset:
             runs.delete_run(dataset, anno_key,
                             delete_tasks=bool(ctx.params.get("delete_tasks")),
@@ -136,7 +153,9 @@ class RenameAnnotationRun(foo.Operator):
         return foo.OperatorConfig(
             name="rename_annotation_run",
             label="Rename annotation run",
+            description="Pose annotation runs: rename a CVAT annotation run",
             icon="edit",
+            risk_level=types.RiskLevel.MEDIUM,
             dynamic=True,
         )
 
@@ -155,6 +174,6 @@ class RenameAnnotationRun(foo.Operator):
 
     def execute(self, ctx):
         with own_dataset(ctx) as dataset:
-            runs.rename_run(dataset, ctx.params["anno_key"], ctx.params["new_anno_key"])
+            runs.rename_run(dataset, _chosen_run(ctx), ctx.params["new_anno_key"])
         return {"anno_key": ctx.params["new_anno_key"]}
 

@@ -1,5 +1,14 @@
 """Operators that import a skeleton from a COCO keypoints category and
-export one to COCO."""
+export one to COCO.
+
+Files are chosen with FiftyOne's file explorer input, as FiftyOne's own io
+plugin does: ``.json`` only; the form reads a file only once it is picked in
+the explorer (a path typed into the box is read when the operator runs, so
+typing probes nothing); an export goes into an existing folder the user
+chose, under a bare ``.json`` file name, and replaces a file only when
+"Overwrite" is ticked in the form. From Python, ``path`` / ``folder`` may
+be plain strings.
+"""
 import json
 import os
 
@@ -9,6 +18,7 @@ import fiftyone.operators.types as types
 from posekit import coco as pk_coco
 from posekit import skeleton as pk
 from posekit import skeleton_store as store
+from posekit.markdown import md_escape
 
 from ._skeleton_forms import (
     ICON,
@@ -25,13 +35,41 @@ from ._skeleton_forms import (
 )
 
 
-# --- import / export -----------------------------------------------------------
+def _chosen(value):
+    """``(path, picked)`` of a file input's value: ``picked`` is False for
+    a path typed into the explorer's box (the App marks it ``exists:
+    False``), True for an entry chosen in the explorer or a Python string."""
+    if isinstance(value, dict):
+        return (value.get("absolute_path") or "").strip(), value.get("exists") is not False
+    return (str(value).strip() if value else ""), True
 
-_MAX_PREVIEW_BYTES = 5 * 1024 * 1024
+
+def _file_input(inputs, ctx, name, **kwargs):
+    """A file explorer input; a plain string value (from Python) gets a
+    string input, which FiftyOne's schema check accepts."""
+    if isinstance(ctx.params.get(name), str):
+        kwargs.pop("view")
+        return inputs.str(name, **kwargs)
+    return inputs.file(name, **kwargs)
 
 
-def _read_coco_source(ctx, parse_large):
-    """``(obj or None, problem or None)`` from ``path`` or ``json`` params."""
+_read_cache = {}
+
+
+def _read_picked(path):
+    """The parsed file, reused while its size and time are unchanged (forms
+    re-resolve at each edit)."""
+    st = os.stat(path)
+    key = (path, st.st_size, st.st_mtime_ns)
+    if key not in _read_cache:
+        _read_cache.clear()
+        _read_cache[key] = pk_coco.read_json(path)
+    return _read_cache[key]
+
+
+def _read_coco_source(ctx, executing):
+    """``(obj or None, problem or None)`` from the ``path`` or ``json``
+    params; in the form only a picked file of at most 5 MB is read."""
     params = ctx.params
     source = params.get("source") or ("json" if params.get("json") else "file")
     if source == "json":
@@ -42,21 +80,23 @@ def _read_coco_source(ctx, parse_large):
             return json.loads(text), None
         except ValueError as e:
             return None, pk.Problem("json", "bad_json", f"Not valid JSON: {e}")
-    path = params.get("path")
-    if isinstance(path, dict):
-        path = path.get("absolute_path")
+    path, picked = _chosen(params.get("path"))
     if not path:
-        return None, pk.Problem("path", "empty", "Give the path of a COCO JSON file")
-    path = os.path.expanduser(path)
-    if not os.path.isfile(path):
-        return None, pk.Problem("path", "missing", f"No file at {path}")
-    if not parse_large and os.path.getsize(path) > _MAX_PREVIEW_BYTES:
-        return None, None
+        return None, pk.Problem("path", "empty", "Choose a COCO .json file")
+    if not path.lower().endswith(".json"):
+        return None, pk.Problem("path", "not_json", "Choose a .json file")
+    if not os.path.isabs(path):
+        return None, pk.Problem("path", "relative", "Choose the file with the file explorer")
     try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f), None
-    except (OSError, ValueError) as e:
-        return None, pk.Problem("path", "bad_json", f"Cannot read {path}: {e}")
+        if executing:
+            return pk_coco.read_json(path, max_bytes=None), None
+        if not picked or os.path.getsize(path) > pk_coco.MAX_FILE_BYTES:
+            return None, None  # read when the operator runs
+        return _read_picked(path), None
+    except OSError:
+        return None, pk.Problem("path", "unreadable", "Cannot read that file")
+    except pk_coco.CocoError as e:
+        return None, pk.Problem("path", "bad_json", str(e))
 
 
 class ImportCocoSkeleton(foo.Operator):
@@ -65,14 +105,16 @@ class ImportCocoSkeleton(foo.Operator):
         return foo.OperatorConfig(
             name="import_coco_skeleton",
             label="Import skeleton from COCO",
-            description="Set a skeleton from a COCO keypoints category (file or pasted JSON)",
+            description="Pose skeleton from a COCO keypoints file: set the "
+            "keypoint labels and edges from a COCO category (.json file or pasted JSON)",
             dynamic=True,
             icon=ICON,
             allow_delegated_execution=True,
             allow_immediate_execution=True,
+            risk_level=types.RiskLevel.MEDIUM,
         )
 
-    def _plan(self, ctx, inputs, parse_large):
+    def _plan(self, ctx, inputs, executing):
         params = ctx.params
         inputs.enum(
             "source",
@@ -94,11 +136,12 @@ class ImportCocoSkeleton(foo.Operator):
                 view=types.TextFieldView(multiline=True, rows=8),
             )
         else:
-            src_prop = inputs.str(
-                "path", required=True, label="File path",
-                description="A COCO keypoints annotation file on this machine",
+            src_prop = _file_input(
+                inputs, ctx, "path", required=True, label="COCO keypoints file",
+                description="A .json COCO keypoints annotation file on the App's server",
+                view=types.FileExplorerView(button_label="Choose a .json file..."),
             )
-        obj, problem = _read_coco_source(ctx, parse_large)
+        obj, problem = _read_coco_source(ctx, executing)
         problems = [problem] if problem else []
         skeleton = None
         if obj is not None:
@@ -116,13 +159,13 @@ class ImportCocoSkeleton(foo.Operator):
                 problems.append(pk.Problem("source", "bad_coco", str(e)))
         target, field, field_prop = _target_inputs(inputs, ctx)
         if skeleton is not None:
-            more, mismatch = _check_target(ctx, skeleton, field, parse_large)
+            more, mismatch = _check_target(ctx, skeleton, field, executing)
             _mismatch_input(inputs, mismatch)
             problems += more
             _flag(field_prop, [p for p in more if p.input == "field"])
             inputs.md(_summary_md(skeleton), name="summary")
         elif obj is None and not problems:
-            inputs.md("Large file: it is read when the operator runs.", name="summary")
+            inputs.md("The file is read when the operator runs.", name="summary")
         if target == "field" and field is None:
             problems.append(pk.Problem("field", "no_field", "Pick or name a field"))
         _flag(src_prop, [p for p in problems if p.input in ("source", "json", "path")])
@@ -132,7 +175,7 @@ class ImportCocoSkeleton(foo.Operator):
                 "problems",
                 types.Error(
                     label="Not saved",
-                    description="\n".join(p.message for p in rest),
+                    description="\n".join(md_escape(p.message) for p in rest),
                 ),
                 invalid=True,
                 error_message="; ".join(p.message for p in rest),
@@ -141,14 +184,52 @@ class ImportCocoSkeleton(foo.Operator):
 
     def resolve_input(self, ctx):
         inputs = types.Object()
-        self._plan(ctx, inputs, parse_large=False)
+        self._plan(ctx, inputs, executing=False)
         return types.Property(inputs, view=types.View(label="Import COCO skeleton"))
 
     def execute(self, ctx):
-        field, skeleton, problems = self._plan(ctx, types.Object(), parse_large=True)
+        field, skeleton, problems = self._plan(ctx, types.Object(), executing=True)
         if problems:
             _refuse(problems)
         return _saved(ctx, field, skeleton)
+
+
+def _export_plan(ctx, inputs):
+    """Builds the export form; returns ``(path or None, problems)``: no
+    path when nothing is to be written (the result is only shown)."""
+    folder, picked = _chosen(ctx.params.get("folder"))
+    folder_prop = _file_input(
+        inputs, ctx, "folder", label="Write into folder (optional)",
+        description="Choose an existing folder; without one the COCO JSON is only shown",
+        view=types.FileExplorerView(choose_dir=True, button_label="Choose a folder..."),
+    )
+    if not folder:
+        return None, []
+    name_prop = inputs.str(
+        "filename", required=True, default="skeleton.json", label="File name",
+        description="A .json file name in that folder",
+    )
+    problems = []
+    if not picked:
+        problems.append(pk.Problem(
+            "folder", "typed", "Choose the folder with the file explorer (Choose a folder...)"))
+    else:
+        try:
+            path = pk_coco.export_path(folder, ctx.params.get("filename") or "skeleton.json")
+        except pk_coco.CocoError as e:
+            problems.append(pk.Problem(e.input or "filename", "bad_path", str(e)))
+        else:
+            if os.path.lexists(path):
+                inputs.bool(
+                    "overwrite", default=False, view=types.CheckboxView(),
+                    label=f"{os.path.basename(path)} already exists. Overwrite it?",
+                )
+                if not ctx.params.get("overwrite"):
+                    problems.append(pk.Problem(
+                        "filename", "exists", "The file exists: tick Overwrite or change the name"))
+    _flag(folder_prop, [p for p in problems if p.input == "folder"])
+    _flag(name_prop, [p for p in problems if p.input == "filename"])
+    return (None if problems else path), problems
 
 
 class ExportCocoSkeleton(foo.Operator):
@@ -157,20 +238,18 @@ class ExportCocoSkeleton(foo.Operator):
         return foo.OperatorConfig(
             name="export_coco_skeleton",
             label="Export skeleton to COCO",
-            description="Write a skeleton as a COCO keypoints category (file and/or shown)",
+            description="Pose skeleton to a COCO keypoints category: write the "
+            "keypoint labels and edges to a .json file and/or show them",
             dynamic=True,
             icon=ICON,
+            risk_level=types.RiskLevel.HIGH,
         )
 
     def resolve_input(self, ctx):
         inputs = types.Object()
         _existing_target_inputs(inputs, ctx)
         inputs.str("category_name", default="person", label="Category name")
-        inputs.str(
-            "path", label="Write to (optional)",
-            description="A .json path; leave empty to only show the result",
-        )
-        inputs.bool("overwrite", default=False, label="Overwrite an existing file")
+        _export_plan(ctx, inputs)
         return types.Property(inputs, view=types.View(label="Export COCO skeleton"))
 
     def execute(self, ctx):
@@ -178,18 +257,14 @@ class ExportCocoSkeleton(foo.Operator):
         skeleton = store.load_skeleton(ctx.dataset, field)
         if skeleton is None:
             raise ValueError(f"No skeleton is set for {_target_name(field)}")
+        path, problems = _export_plan(ctx, types.Object())
+        if problems:
+            _refuse(problems, "Not written")
         name = ctx.params.get("category_name") or "person"
-        cat = pk_coco.skeleton_to_coco(skeleton, name=name)
-        result = {"categories": [cat]}
-        path = (ctx.params.get("path") or "").strip()
+        result = {"categories": [pk_coco.skeleton_to_coco(skeleton, name=name)]}
         if path:
-            path = os.path.abspath(os.path.expanduser(path))
-            if os.path.exists(path) and not ctx.params.get("overwrite"):
-                raise ValueError(f"{path} exists; set overwrite to replace it")
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            with open(path, "w", encoding="utf-8") as f:
-                json.dump(result, f, indent=2, ensure_ascii=False)
-        return {"coco": result, "path": path or None}
+            pk_coco.write_json(path, result, overwrite=bool(ctx.params.get("overwrite")))
+        return {"coco": result, "path": path}
 
     def resolve_output(self, ctx):
         outputs = types.Object()
@@ -197,5 +272,3 @@ class ExportCocoSkeleton(foo.Operator):
             outputs.str("path", label="Written to")
         outputs.obj("coco", label="COCO categories", view=types.JSONView())
         return types.Property(outputs, view=types.View(label="COCO skeleton"))
-
-

@@ -10,8 +10,10 @@ import fiftyone.operators.types as types
 from posekit import skeleton as pk
 from posekit import skeleton_store as store
 from posekit import templates as pk_templates
+from posekit.markdown import md_escape
 from posekit.preview import skeleton_drawing
 
+from . import _skeleton_text as text
 from ._skeleton_forms import (
     ICON,
     _check_target,
@@ -59,38 +61,78 @@ def _draft_key(start, template_id):
     return re.sub(r"\W", "_", key)
 
 
+def _renames(old_labels, labels):
+    """``{old: new}`` for the start skeleton's labels renamed in the
+    editor: at the same position, the old name gone and the new name new (a
+    label removed and another added elsewhere is no rename)."""
+    old, new = list(old_labels), list(labels)
+    gone = {x for x in old if x not in new}
+    came = {x for x in new if x and x not in old}
+    return {a: b for a, b in zip(old, new) if a in gone and b in came}
+
+
 def _model_from_editor(labels, groups, source, params):
-    """The skeleton the editor describes (normalises ``groups`` in place)."""
+    """``(skeleton, notes)``: the skeleton the editor describes (normalises
+    ``groups`` in place). Edges, flip pairs, sigmas and layout follow the
+    start skeleton's renamed labels; ``notes`` say what could not follow."""
     labels = [("" if x is None else str(x)) for x in (labels or [])]
+    renames = _renames(source.labels, labels)
+    known = set(labels)
+
+    def name(x):
+        return renames.get(x, x) if x not in known else x
+
     model_groups = []
     for i, g in enumerate(groups or []):
         g["edges"] = _edges_as_dicts(g.get("edges"))
-        edges = [(e.get("from"), e.get("to")) for e in g["edges"]]
-        name = (g.get("name") or "").strip() or f"group {i + 1}"
-        model_groups.append(pk.EdgeGroup(name, edges))
+        edges = [(name(e.get("from")), name(e.get("to"))) for e in g["edges"]]
+        group = (g.get("name") or "").strip() or f"group {i + 1}"
+        model_groups.append(pk.EdgeGroup(group, edges))
+    notes = []
     flip_pairs = params.get("flip_pairs")
-    sigmas = params.get("sigmas")
     if flip_pairs is None and source.flip_pairs:
-        known = set(labels)
-        flip_pairs = [p for p in source.flip_pairs if set(p) <= known] or None
-    if sigmas is None and source.sigmas and labels == list(source.labels):
-        sigmas = source.sigmas
-    return pk.Skeleton(labels, model_groups, flip_pairs=flip_pairs, sigmas=sigmas)
+        pairs = [[name(a), name(b)] for a, b in source.flip_pairs]
+        flip_pairs = [p for p in pairs if set(p) <= known] or None
+        lost = len(pairs) - len(flip_pairs or [])
+        if lost:
+            notes.append(f"{lost} left/right flip pair(s) of the start skeleton "
+                         "are dropped (a node was removed)")
+    sigmas = params.get("sigmas")
+    if sigmas is None and source.sigmas:
+        by_name = {name(x): s for x, s in zip(source.labels, source.sigmas)}
+        if all(x in by_name for x in labels):
+            sigmas = [by_name[x] for x in labels]
+        else:
+            notes.append("The start skeleton's COCO sigmas are dropped: "
+                         "new nodes have none")
+    old_pos = dict(zip(source.labels, source.layout or []))
+    layout = [old_pos.get(x) or old_pos.get(_inverse(renames).get(x)) for x in labels]
+    skeleton = pk.Skeleton(labels, model_groups, flip_pairs=flip_pairs, sigmas=sigmas,
+                           layout=layout if any(layout) else None)
+    return skeleton, notes, renames
+
+
+def _inverse(renames):
+    return {b: a for a, b in renames.items()}
 
 
 @functools.lru_cache(maxsize=16)
-def _edge_group_type(labels):
+def _edge_group_type(labels, renames=()):
     """The element type of ``edge_groups``: a name and edges whose ends are
-    dropdowns of ``labels`` (a tuple; cached, as forms re-render often)."""
-    choices = list(dict.fromkeys(x for x in labels if x))
-    dropdown = [types.Choice(x, label=x) for x in choices]
+    dropdowns of ``labels`` (a tuple; cached, as forms re-render often). A
+    label renamed from the start skeleton's keeps its old value (the value
+    the edges hold) under its new name: the edges show the new name."""
+    shown = list(dict.fromkeys(x for x in labels if x))
+    old_of = {new: old for old, new in renames}
+    dropdown = [types.Choice(old_of.get(x, x), label=x) for x in shown]
+    values = shown + [old for old, _ in renames]
     edge = types.Object()
     edge.enum(
-        "from", choices, label="From",
+        "from", values, label="From",
         view=types.DropdownView(choices=dropdown, space=6),
     )
     edge.enum(
-        "to", choices, label="To",
+        "to", values, label="To",
         view=types.DropdownView(choices=dropdown, space=6),
     )
     group = types.Object()
@@ -108,12 +150,15 @@ def _graph_svg(skeleton):
                        if a in index and b in index and a != b))
         for g in skeleton.edge_groups
     )
-    return _svg_uri(labels, groups)
+    kept = tuple(tuple(p) if p else None for p in (skeleton.layout or ()))
+    return _svg_uri(labels, groups, kept)
 
 
 @functools.lru_cache(maxsize=16)
-def _svg_uri(labels, groups):
-    return skeleton_drawing(labels, [(n, list(e)) for n, e in groups])[1]
+def _svg_uri(labels, groups, kept=()):
+    """The drawing; ``kept`` positions (from the start skeleton, by name)
+    win over the generic layout."""
+    return skeleton_drawing(labels, [(n, list(e)) for n, e in groups], kept=kept)[1]
 
 
 class DefineSkeleton(foo.Operator):
@@ -122,9 +167,11 @@ class DefineSkeleton(foo.Operator):
         return foo.OperatorConfig(
             name="define_skeleton",
             label="Define skeleton",
-            description="Define or edit a keypoint skeleton: labels and named edge groups",
+            description="Pose skeleton: define or edit the keypoints' labels "
+            "and named edge groups (start from COCO-17 and other templates)",
             dynamic=True,
             icon=ICON,
+            risk_level=types.RiskLevel.MEDIUM,
         )
 
     def _plan(self, ctx, inputs, fresh=False):
@@ -170,16 +217,32 @@ class DefineSkeleton(foo.Operator):
         source = _start_skeleton(ctx, field, start, template_id)
 
         explicit = "labels" in params or "edge_groups" in params
-        key = None if explicit else _draft_key(start, template_id)
+        as_text = False
+        if not explicit:
+            inputs.bool(
+                "as_text", default=len(source.labels) > text.COMPACT_AT,
+                label="Edit as text (faster for big skeletons)", view=types.SwitchView(),
+            )
+            as_text = bool(params.get("as_text", len(source.labels) > text.COMPACT_AT))
+        key = None if explicit else _draft_key(start, template_id) + ("_text" if as_text else "")
         editor = params if explicit else (params.get(key) or {})
-        labels = editor.get("labels")
-        if labels is None:
-            labels = list(source.labels)
-        groups = editor.get("edge_groups")
-        if groups is None:
-            groups = _groups_as_dicts(source)
-        skeleton = _model_from_editor(labels, groups, source, params)
+        line_problems = []
+        if as_text:
+            labels = editor.get("labels_text")
+            labels = list(source.labels) if labels is None else text.parse_labels(labels)
+            groups = editor.get("edges_text")
+            groups, line_problems = (
+                (_groups_as_dicts(source), []) if groups is None else text.parse_edges(groups))
+        else:
+            labels = editor.get("labels")
+            if labels is None:
+                labels = list(source.labels)
+            groups = editor.get("edge_groups")
+            if groups is None:
+                groups = _groups_as_dicts(source)
+        skeleton, notes, renames = _model_from_editor(labels, groups, source, params)
         problems, mismatch = _check_target(ctx, skeleton, field, fresh)
+        problems = line_problems + problems
         if target == "field" and field is None:
             problems.append(pk.Problem("field", "no_field", "Pick or name a field"))
 
@@ -191,12 +254,16 @@ class DefineSkeleton(foo.Operator):
             types.ImageView(alt="Skeleton preview", height=360, width=513),
             default=_graph_svg(skeleton),
         )
+        if notes:
+            inputs.view("dropped", types.Warning(
+                label="Dropped from the start skeleton",
+                description="; ".join(md_escape(n) for n in notes)))
         if problems:
             inputs.view(
                 "problems",
                 types.Error(
                     label=f"Not saved: {len(problems)} problem(s)",
-                    description="; ".join(p.message for p in problems),
+                    description="; ".join(md_escape(p.message) for p in problems),
                 ),
             )
 
@@ -204,20 +271,35 @@ class DefineSkeleton(foo.Operator):
         if not explicit:
             obj = types.Object()
             inputs.define_property(key, obj, label="Skeleton")
-        labels_prop = obj.list(
-            "labels",
-            types.String(),
-            default=list(source.labels),
-            label="Keypoint labels, in order",
-            description="The i-th label names the i-th point of each Keypoint",
-        )
-        groups_prop = obj.list(
-            "edge_groups",
-            _edge_group_type(tuple(skeleton.labels)),
-            default=_groups_as_dicts(source),
-            label="Edge groups",
-            description="Each group is named; its edges join labels by name",
-        )
+        if as_text:
+            labels_prop = obj.str(
+                "labels_text", default=text.labels_text(source.labels),
+                label="Keypoint labels, in order, one per line",
+                description="The i-th label names the i-th point of each Keypoint",
+                view=types.TextFieldView(multiline=True, rows=12),
+            )
+            groups_prop = obj.str(
+                "edges_text", default=text.edges_text(_groups_as_dicts(source)),
+                label="Edges, one per line",
+                description=f"A line `[group name]` starts a group; then one edge "
+                f"per line: `from {text.ARROW} to`, by label name",
+                view=types.TextFieldView(multiline=True, rows=12),
+            )
+        else:
+            labels_prop = obj.list(
+                "labels",
+                types.String(),
+                default=list(source.labels),
+                label="Keypoint labels, in order",
+                description="The i-th label names the i-th point of each Keypoint",
+            )
+            groups_prop = obj.list(
+                "edge_groups",
+                _edge_group_type(tuple(skeleton.labels), tuple(sorted(renames.items()))),
+                default=_groups_as_dicts(source),
+                label="Edge groups",
+                description="Each group is named; its edges join labels by name",
+            )
         by_input = {}
         for p in problems:
             by_input.setdefault(p.input, []).append(p)

@@ -13,7 +13,9 @@ class OpenSkeletonPreview(foo.Operator):
         return foo.OperatorConfig(
             name="open_skeleton_preview",
             label="Open skeleton preview",
-            description="Show keypoints and skeleton edges over the image",
+            description="Pose preview: show the keypoints and skeleton edges "
+            "over the sample's image",
+            risk_level=types.RiskLevel.LOW,
             icon="accessibility_new",
             light_icon="accessibility_new",
             dark_icon="accessibility_new",

@@ -46,9 +46,10 @@ class DeleteSkeleton(foo.Operator):
         return foo.OperatorConfig(
             name="delete_skeleton",
             label="Delete skeleton",
-            description="Delete the default skeleton or a field's skeleton",
+            description="Pose skeleton: delete the default or a field's keypoint skeleton",
             dynamic=True,
             icon=ICON,
+            risk_level=types.RiskLevel.HIGH,
         )
 
     def resolve_input(self, ctx):
@@ -57,7 +58,9 @@ class DeleteSkeleton(foo.Operator):
         if exists:
             inputs.view(
                 "confirm",
-                types.Warning(label=f"This deletes the skeleton of {_target_name(field)}"),
+                types.Warning(
+                    label=f"This deletes the skeleton of {md_escape(_target_name(field))}"
+                ),
             )
         return types.Property(inputs, view=types.View(label="Delete skeleton"))
 
@@ -96,15 +99,17 @@ class ListSkeletons(foo.Operator):
         return foo.OperatorConfig(
             name="list_skeletons",
             label="List skeletons",
-            description="Show the dataset's default and per-field skeletons",
+            description="Pose skeletons: list the dataset's keypoint skeletons "
+            "(default and per field)",
             icon=ICON,
+            risk_level=types.RiskLevel.LOW,
         )
 
     def execute(self, ctx):
         rows = _skeleton_rows(ctx.dataset)
         lines = ["| Skeleton | Nodes | Edges | Edge groups |", "|---|---|---|---|"]
         for r in rows:
-            name = f"field `{r['field']}`" if r["field"] else "default"
+            name = f"field {md_escape(r['field'])}" if r["field"] else "default"
             lines.append(
                 f"| {name} | {r['num_nodes']} | {r['num_edges']} | "
                 f"{md_escape(', '.join(r['edge_groups']))} |"

@@ -3,6 +3,7 @@ import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
 from posekit import tagging
+from posekit.markdown import md_escape
 
 from ._annotation_forms import _tag_target
 
@@ -13,7 +14,7 @@ class _TagOperator(foo.Operator):
     def resolve_input(self, ctx):
         inputs = types.Object()
         ctx.target_view()  # offers the system's dataset/view/selection choice
-        inputs.str(
+        tag_prop = inputs.str(
             "tag",
             default=tagging.DEFAULT_TAG,
             required=True,
@@ -24,15 +25,16 @@ class _TagOperator(foo.Operator):
         try:
             tag = tagging.validate_tag(tag)
         except ValueError as e:
-            inputs.view("bad_tag", types.Error(label=str(e)))
+            tag_prop.invalid = True
+            tag_prop.error_message = str(e)
             return types.Property(inputs, view=types.View(label=self.config.label))
         view = _tag_target(ctx)
         if self._untag:
             n = tagging.count_tagged(view, tag)
-            msg = "Removes tag '%s' from %d sample(s)" % (tag, n)
+            msg = "Removes tag '%s' from %d sample(s)" % (md_escape(tag), n)
         else:
             n = tagging.count_untagged(view, tag)
-            msg = "Tags %d sample(s) with '%s'" % (n, tag)
+            msg = "Tags %d sample(s) with '%s'" % (n, md_escape(tag))
         inputs.view("summary", types.Notice(label=msg))
         return types.Property(inputs, view=types.View(label=self.config.label))
 
@@ -44,7 +46,7 @@ class _TagOperator(foo.Operator):
         else:
             tagging.tag(view, tag)
         if not ctx.delegated:
-            ctx.trigger("reload_samples")
+            ctx.trigger("reload_dataset")
         return {"tag": tag, "untag": self._untag}
 
 
@@ -56,9 +58,11 @@ class TagForAnnotation(_TagOperator):
         return foo.OperatorConfig(
             name="tag_for_annotation",
             label="Tag samples for annotation",
-            description="Add a tag (default 'annotate') to the selection or view",
+            description="Pose annotation: tag the selected samples (or the "
+            "view) to annotate their keypoints in CVAT (tag 'annotate')",
             icon="label",
             dynamic=True,
+            risk_level=types.RiskLevel.MEDIUM,
         )
 
 
@@ -72,8 +76,10 @@ class UntagForAnnotation(_TagOperator):
         return foo.OperatorConfig(
             name="untag_for_annotation",
             label="Untag samples for annotation",
-            description="Remove a tag (default 'annotate') from the selection or view",
+            description="Pose annotation: remove the annotate tag (default "
+            "'annotate') from the selection or view",
             icon="label_off",
             dynamic=True,
+            risk_level=types.RiskLevel.MEDIUM,
         )
 

@@ -9,7 +9,8 @@ each event), the small settings live in panel state:
 
 ``field``, ``fields``, ``show_labels``, ``conf_threshold``, ``skeleton_only``,
 ``sample_id``, ``index`` (position in the view, ``None`` when unknown),
-``count`` (view size), ``view_key`` (fingerprint of the view last shown).
+``count`` (view size), ``view_key`` (fingerprint of the view last shown),
+``skeleton_key`` (fingerprint of the skeleton last drawn).
 
 Panel data: ``image`` (the SVG data URI), ``summary`` (markdown, numbers and
 escaped label text only) and ``scene`` (:meth:`posekit.scene.Scene.to_json`
@@ -21,7 +22,7 @@ import json
 import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
-from posekit.preview import fetch, preview
+from posekit.preview import fetch, preview, resolve_skeleton
 from posekit.skeleton_store import keypoint_fields
 
 PANEL_NAME = "skeleton_preview"
@@ -85,9 +86,12 @@ class SkeletonPreviewPanel(foo.Panel):
     def on_change_view(self, ctx):
         if self._loading(ctx):
             return
-        # the App also sends this event when nothing changed: compare
+        # the App also sends this event when nothing changed: compare; it
+        # also sends it after a dataset reload (a skeleton saved or deleted)
         if _view_key(ctx) != ctx.panel.state.view_key and not ctx.current_sample:
             self._show(ctx, index=0)
+        elif _skeleton_key(ctx.dataset, ctx.panel.state.field) != ctx.panel.state.skeleton_key:
+            self._redraw(ctx)
 
     def on_change_dataset(self, ctx):
         ctx.panel.state.set({"field": None, "sample_id": None, "index": None})
@@ -172,6 +176,7 @@ class SkeletonPreviewPanel(foo.Panel):
                 "index": index,
                 "count": view.count(),
                 "view_key": _view_key(ctx),
+                "skeleton_key": _skeleton_key(ctx.dataset, field),
             }
         )
         ctx.panel.data.set(
@@ -264,6 +269,14 @@ class SkeletonPreviewPanel(foo.Panel):
             panel,
             view=types.GridView(orientation="vertical", align_x="center", gap=2),
         )
+
+
+def _skeleton_key(dataset, field):
+    """A fingerprint of the skeleton the panel draws for ``field``."""
+    skeleton = resolve_skeleton(dataset, field)
+    return hashlib.sha1(
+        json.dumps(skeleton, sort_keys=True, default=str).encode()
+    ).hexdigest()[:16]
 
 
 def _view_key(ctx):

@@ -12,6 +12,8 @@ edge group, in file order. :func:`skeleton_to_coco` writes the same shape back
 (all edge groups, in order), so a round trip gives the same names and pairs.
 """
 import json
+import os
+import tempfile
 
 from posekit.skeleton import EdgeGroup, Skeleton
 
@@ -19,7 +21,12 @@ GROUP_NAME = "skeleton"
 
 
 class CocoError(ValueError):
-    """The COCO input is not a usable keypoints category."""
+    """The COCO input is not a usable keypoints category (or file);
+    ``input`` names the form input at fault, when known."""
+
+    def __init__(self, message, input=None):
+        super().__init__(message)
+        self.input = input
 
 
 def keypoint_categories(categories_or_file_json):
@@ -108,3 +115,84 @@ def skeleton_to_coco(skeleton, name="person", id=1, supercategory=None):
         "keypoints": list(skeleton.labels),
         "skeleton": [[a + 1, b + 1] for a, b in skeleton.index_edges()],
     }
+
+
+# --- files -------------------------------------------------------------------
+
+MAX_FILE_BYTES = 5 * 1024 * 1024
+
+
+def export_path(folder, filename):
+    """The absolute path of ``filename`` inside the existing ``folder``, or
+    :class:`CocoError`. ``filename`` is a bare ``.json`` name: no folder
+    part, no ``..``, no hidden file; ``folder`` is absolute and exists (no
+    folder is ever created); a link that leads out of ``folder`` is refused."""
+    folder = str(folder or "")
+    name = str(filename or "").strip()
+    if not folder:
+        raise CocoError("Choose a folder", "folder")
+    if not os.path.isabs(folder):
+        raise CocoError("Choose the folder with the file explorer (an absolute path)", "folder")
+    if not name:
+        raise CocoError("Give a file name")
+    if "/" in name or "\\" in name or os.sep in name or name.startswith("."):
+        raise CocoError("Give a file name only, without a folder (no '/', no '..')")
+    if not name.lower().endswith(".json") or name.lower() == ".json":
+        raise CocoError("The file name must end with .json")
+    if not os.path.isdir(folder):
+        raise CocoError("The chosen folder does not exist", "folder")
+    real = os.path.realpath(folder)
+    path = os.path.join(real, name)
+    if os.path.lexists(path) and os.path.dirname(os.path.realpath(path)) != real:
+        raise CocoError(f"{name} is a link out of the chosen folder")
+    if os.path.lexists(path) and not os.path.isfile(path):
+        raise CocoError(f"{name} exists and is not a file")
+    return path
+
+
+def write_json(path, obj, overwrite=False):
+    """Writes ``obj`` to ``path`` (from :func:`export_path`); an existing
+    file only with ``overwrite``. The file is written beside and renamed
+    into place, so a link at ``path`` is replaced, never followed."""
+    folder = os.path.dirname(path)
+    if os.path.lexists(path) and not overwrite:
+        raise CocoError(f"{os.path.basename(path)} exists: tick Overwrite to replace it")
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".posekit-", suffix=".json")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(obj, f, indent=2, ensure_ascii=False)
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            os.link(tmp, path)  # fails if the file appeared meanwhile
+            os.unlink(tmp)
+    except FileExistsError:
+        os.unlink(tmp)
+        raise CocoError(f"{os.path.basename(path)} exists: tick Overwrite to replace it") from None
+    except BaseException:
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def read_json(path, max_bytes=MAX_FILE_BYTES):
+    """The parsed content of the ``.json`` file at ``path``, or
+    :class:`CocoError` (one message for a missing or unreadable file)."""
+    path = str(path or "")
+    if not path.lower().endswith(".json"):
+        raise CocoError("Choose a .json file")
+    if not os.path.isabs(path):
+        raise CocoError("Choose the file with the file explorer (an absolute path)")
+    try:
+        if not os.path.isfile(path):
+            raise OSError
+        if max_bytes is not None and os.path.getsize(path) > max_bytes:
+            raise CocoError(f"The file is larger than {max_bytes // (1024 * 1024)} MB")
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except CocoError:
+        raise
+    except (OSError, UnicodeDecodeError):
+        raise CocoError("Cannot read that file") from None
+    except ValueError as e:
+        raise CocoError(f"Not valid JSON: {e}") from None

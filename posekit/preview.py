@@ -128,15 +128,18 @@ def preview(
     return _data(scene, uri, sample.id, field, display, summary)
 
 
-def skeleton_drawing(labels, edge_groups, flip_pairs=None, background="#202020"):
+def skeleton_drawing(labels, edge_groups, flip_pairs=None, background="#202020", kept=()):
     """The skeleton on its own, at its default layout: ``(scene, data URI)``.
 
     ``edge_groups`` is ``[(name, [(i, j), ...]), ...]``. One drawing for the
     panel's "skeleton only" view and the define-skeleton form's preview, so
-    both show the same colours.
+    both show the same colours. ``kept`` (optional, per label) positions
+    win over the default layout.
     """
     labels = list(labels)
     layout = default_layout(labels, _polylines(edge_groups))
+    # ``kept``: positions of nodes that kept their names after an edit
+    layout = [list(k) if k else p for k, p in zip(kept, layout)] + layout[len(kept):]
     scene = pk_scene.layout_scene(layout, labels, edge_groups, flip_pairs)
     svg = drawing.render_svg(
         scene, show_labels=True, background=background,

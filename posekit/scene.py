@@ -230,7 +230,7 @@ def compute_scene(
             "expected": n_lab,
         }
         for i in np.nonzero(lens != n_lab)[0]
-    ]
+    ] if n_lab else []  # no skeleton: nothing to disagree with
     return Scene(
         width=int(width),
         height=int(height),

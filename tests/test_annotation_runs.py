@@ -70,7 +70,8 @@ def test_list_open_rename_delete(demo_dataset, cvat_server, monkeypatch):
     result = run("list_annotation_runs", ds, {"status": True}).result
     (entry,) = result["runs"]
     row = result["table"].splitlines()[2]
-    assert row.startswith("| pose | posekit_cvat | %s |" % FIELD)
+    # Markdown-escaped text: underscores backslashed, shown as typed
+    assert row.startswith("| pose | posekit\\_cvat | %s |" % FIELD.replace("_", "\\_"))
     assert row.endswith("| 1 (annotation) | 0% of 2 |")
     assert entry["anno_key"] == "pose" and entry["label_fields"] == [FIELD]
     (task,) = entry["status"]["tasks"]

@@ -447,3 +447,27 @@ def test_dataset_without_keypoints_says_so(dataset, tmp_path):
     assert app.data["image"] is None
     assert "no keypoints field" in app.data["summary"]
     assert "field" not in app.output["type"]["properties"]["controls"]["type"]["properties"]
+
+
+def test_deleted_skeleton_is_no_longer_drawn(posed):
+    """The App sends a view event after a dataset reload (here: the skeleton
+    deleted by the operator, which reloads the dataset): the panel redraws."""
+    app = App(posed)
+    app.call("on_load")
+    assert app.scene["segments"]
+    foo.execute_operator(uri("delete_skeleton"), dataset=posed, params={"target": "default"})
+    app.call("on_change_view", value=[])
+    assert app.patched("data")
+    assert app.scene["segments"] == [] and app.scene["mismatched"] == []
+    assert "No skeleton: nodes only" in app.data["summary"]
+
+
+def test_no_mismatch_warning_without_a_skeleton(posed):
+    posed.default_skeleton = None
+    posed.save()
+    app = App(posed)
+    app.call("on_load")
+    summary = app.data["summary"]
+    assert "No skeleton: nodes only" in summary
+    assert "disagree" not in summary and "0 nodes" not in summary
+    assert "stroke='#ff0000'" not in app.svg()

@@ -299,7 +299,7 @@ def test_form_shows_errors_next_to_inputs_and_summary(dataset):
     assert props["edge_groups"]["invalid"]
     assert "unknown label 'zz'" in props["edge_groups"]["error_message"]
     summary = props["summary"]["default"]
-    assert "4 nodes, 1 edges" in summary and "`b`, `c`" in summary
+    assert "4 nodes, 1 edges" in summary and "Nodes with no edge: A, b, c" in summary
     assert props["preview"]["default"].startswith("data:image/svg+xml")
 
 
@@ -349,8 +349,10 @@ def test_import_from_file_then_export_round_trip(dataset, tmp_path):
     run("import_coco_skeleton", dataset, source="file", path=str(src), target="field", field="pose")
     dataset.reload()
     assert dataset.skeletons["pose"].labels == COCO17
+    (tmp_path / "out").mkdir()
     out = tmp_path / "out" / "skeleton.json"
-    r = run("export_coco_skeleton", dataset, target="field", field="pose", path=str(out))
+    r = run("export_coco_skeleton", dataset, target="field", field="pose",
+            folder=str(tmp_path / "out"), filename="skeleton.json")
     assert r.result["coco"] == {"categories": [COCO_CAT]}
     assert json.loads(out.read_text()) == {"categories": [COCO_CAT]}
 
@@ -369,7 +371,7 @@ def test_import_bad_input_is_refused(kp_dataset, tmp_path):
     msg = refused("import_coco_skeleton", kp_dataset, source="json", json="{nope")
     assert "Not valid JSON" in msg
     msg = refused("import_coco_skeleton", kp_dataset, source="file", path=str(tmp_path / "missing.json"))
-    assert "No file at" in msg
+    assert "Cannot read that file" in msg
     bad = dict(COCO_CAT, skeleton=[[1, 99]])
     msg = refused("import_coco_skeleton", kp_dataset, source="json", json=json.dumps(bad))
     assert "between 1 and 17" in msg
@@ -404,8 +406,10 @@ def test_export_shows_result_without_path_and_refuses_overwrite(dataset, tmp_pat
     assert r.result["path"] is None
     p = tmp_path / "x.json"
     p.write_text("keep me")
-    assert "exists" in refused("export_coco_skeleton", dataset, path=str(p))
+    assert "exists" in refused("export_coco_skeleton", dataset, folder=str(tmp_path), filename="x.json")
     assert p.read_text() == "keep me"
+    run("export_coco_skeleton", dataset, folder=str(tmp_path), filename="x.json", overwrite=True)
+    assert len(json.loads(p.read_text())["categories"][0]["keypoints"]) == 21
 
 
 def test_delete_and_list(kp_dataset):
