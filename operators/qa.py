@@ -175,10 +175,6 @@ def _report_property(ctx, what):
         outputs.view(f"show_{mode}", types.Button(
             label=label, operator=f"{PLUGIN}/show_pose_errors",
             params={"eval_key": key, "mode": mode}))
-    outputs.view("send", types.Button(
-        label="Tag these and request annotation in CVAT",
-        operator=f"{PLUGIN}/send_pose_errors_to_cvat", prompt=True,
-        params={"eval_key": key, "mode": "worst"}))
     outputs.obj("stats", label="COCO metrics", view=types.JSONView())
     return types.Property(outputs)
 

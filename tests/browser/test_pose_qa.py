@@ -1,6 +1,7 @@
 """Issue 16's loop in the App: evaluate the demo's predictions, read the
 report, open the worst-OKS view from the report's button, tag those samples
-and send them to CVAT (test server) through the prefilled request form."""
+(operator browser) and send them to CVAT (test server) through the request
+form it opens prefilled."""
 import re
 
 import pytest
@@ -37,18 +38,23 @@ def test_evaluate_report_worst_tag_and_send(cvat_app, cvat_server):
     # one click: the grid shows the samples with matched predictions, worst first
     with page.expect_response(lambda r: helpers.is_execute(r, "show_pose_errors")) as info:
         app.prompt.get_by_role("button", name="Show worst OKS first").click()
-    assert helpers.Execution(info.value).error is None
+    shown_exec = helpers.Execution(info.value)
+    assert shown_exec.error is None, shown_exec
+    assert any(r["operator_uri"].endswith("set_view") for r in shown_exec.requests), shown_exec
     shown = helpers.in_thread(lambda: len(_worst(ds)))
+    assert shown_exec.body["result"]["num_samples"] == shown
     expect(page.get_by_test_id("entry-counts")).to_have_text(
-        re.compile(rf"^{shown} (of \d+ )?samples"))
+        re.compile(rf"^{shown} (of \d+ )?samples"), timeout=30000)
 
-    # one click: tag them and open the CVAT request, prefilled
-    app.prompt.get_by_role("button", name="Tag these and request annotation in CVAT").click()
+    # tag them and open the CVAT request, prefilled
+    app.close_prompt()
+    app.choose_operator("Tag pose errors and request annotation")
     app.prompt.get_by_text(f"{shown} sample(s) will be tagged").wait_for()
     app.wait_ready()
+    helpers.save_screenshot(page, "pose-errors-tag-form", app.prompt)
     execution = app.execute("send_pose_errors_to_cvat", expect_close=False)
     assert execution.error is None, execution
-    app.prompt.get_by_text(f"{shown} sample(s) will be sent to CVAT").wait_for()
+    app.prompt.get_by_text(f"{shown} sample(s) will be sent to CVAT").wait_for(timeout=30000)
     params = app.fill_labelled("Annotation key", "fix_worst")
     assert params["target"] == "TAGGED" and params["tag"] == TAG
     assert params["label_field"] == "ground_truth"
