@@ -71,7 +71,8 @@ def display_jpeg(path, max_side=MAX_SIDE, budget=IMAGE_BUDGET):
 
 
 def _f(v):
-    return f"{v:.1f}".rstrip("0").rstrip(".")
+    s = "%.1f" % v  # one decimal, no trailing ".0" (hot: thousands per drawing)
+    return s[:-2] if s.endswith(".0") else s
 
 
 def render_svg(
