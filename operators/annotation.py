@@ -11,7 +11,6 @@ import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
 from posekit import tagging
-from posekit.markdown import md_escape
 from posekit.cvat import runs
 from posekit.cvat.backend import MODES
 from posekit.cvat.plan import resolve_skeleton, validate_skeleton
