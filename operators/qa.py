@@ -57,7 +57,7 @@ class EvaluatePoses(foo.Operator):
         return foo.OperatorConfig(
             name="evaluate_poses",
             label="Evaluate poses (COCO OKS)",
-            description="AP/AR as pycocotools computes them, per-label OKS and "
+            description="Pose evaluation: AP/AR as pycocotools computes them, per-label OKS and "
             "tp/fp/fn, error mining (jitter, inversion, swap, miss)",
             icon="query_stats",
             dynamic=True,
@@ -227,7 +227,7 @@ class ShowPoseErrors(foo.Operator):
     def config(self):
         return foo.OperatorConfig(
             name="show_pose_errors", label="Show pose errors",
-            description="A view sorted by worst OKS, or filtered to swaps, "
+            description="Pose errors: a view sorted by worst OKS, or filtered to swaps, "
             "inversions, misses, false positives or missed people",
             icon="filter_alt", dynamic=True, risk_level="low")
 
@@ -296,7 +296,7 @@ class CompareAnnotations(foo.Operator):
         return foo.OperatorConfig(
             name="compare_annotations",
             label="Compare two pose annotations",
-            description="Inter-annotator OKS per instance and keypoint; "
+            description="Pose annotation agreement: inter-annotator OKS per instance and keypoint; "
             "per-keypoint sigmas estimated from double annotations",
             icon="compare", dynamic=True, allow_immediate_execution=True,
             allow_delegated_execution=True, risk_level="medium")
