@@ -1,4 +1,4 @@
-"""pre_annotate over a view, with small models written here: the field comes
+"""pre_annotate over a view, with small models (tests/preannotate_models.py): the field comes
 out in the target skeleton's order with NaN for missing / low-confidence
 nodes, top-down crops land back in full-image coordinates, a FiftyOne
 ``Model`` works through the same function, and slices are disjoint and
@@ -9,95 +9,19 @@ import cv2
 import fiftyone as fo
 import numpy as np
 import pytest
-from fiftyone.core.models import Model
 
-from posekit.preannotate import Prediction, pre_annotate, slice_bounds, slice_view
+from posekit.preannotate import pre_annotate, slice_bounds, slice_view
 from posekit.preannotate.run import RUN_ATTR
 
-# blob colours (R channel) per node of the test model
-COLOURS = {"left_wrist": 250, "right_wrist": 200, "nose": 150}
-
-
-def blob_centroids(image):
-    """Centroid of each node's blob in pixel-edge coordinates (a pixel's
-    centre is at +0.5), NaN if absent."""
-    out = []
-    for value in COLOURS.values():
-        ys, xs = np.nonzero(image[:, :, 0] == value)
-        out.append((xs.mean() + 0.5, ys.mean() + 0.5) if len(xs) else (np.nan, np.nan))
-    return np.asarray(out)
-
-
-class BlobModel:
-    """Finds coloured blobs: one instance per image, node confidences fixed."""
-
-    labels = list(COLOURS)
-    single_person = True
-    label = "person"
-
-    def __init__(self, confidence=(0.9, 0.2, 0.6), fail_on=()):
-        self.confidence = confidence
-        self.fail_on = set(fail_on)
-        self.calls = []
-
-    def predict(self, image):
-        self.calls.append(image.shape)
-        key = int(image[0, 0, 1])  # image id stored in the green channel
-        if key in self.fail_on:
-            raise RuntimeError("model failure on image %d" % key)
-        pts = blob_centroids(image)
-        if np.isnan(pts).all():
-            return []
-        return [Prediction(pts, self.confidence)]
-
-    def close(self):
-        pass
-
-
-class FiftyOneBlobModel(Model):
-    """A FiftyOne model returning ``fo.Keypoints`` in relative coordinates."""
-
-    media_type = "image"
-    ragged_batches = False
-    transforms = None
-    preprocess = False
-
-    def __init__(self):
-        self.entered = 0
-
-    def __enter__(self):
-        self.entered += 1
-        return self
-
-    def predict(self, arg):
-        h, w = arg.shape[:2]
-        pts = blob_centroids(arg) / [w, h]
-        if np.isnan(pts).all():
-            return fo.Keypoints(keypoints=[])
-        return fo.Keypoints(keypoints=[fo.Keypoint(
-            label="person", points=pts.tolist(), confidence=[0.9, 0.9, 0.1])])
-
-
-def _image(path, key, blobs, size=(200, 100)):
-    """A black image with square 5x5 blobs at integer pixel corners."""
-    img = np.zeros((size[1], size[0], 3), np.uint8)
-    img[:, :, 1] = key
-    for node, (x, y) in blobs.items():
-        img[y:y + 5, x:x + 5, 0] = COLOURS[node]
-    cv2.imwrite(path, img[:, :, ::-1])
-    return path
+from preannotate_models import (
+    COLOURS, BlobModel, FiftyOneBlobModel, add_blob_samples, write_blob_image,
+)
 
 
 @pytest.fixture
 def blob_dataset(dataset, tmp_path):
-    """Eight images, each with the three blobs at known places."""
-    samples = []
-    for i in range(8):
-        blobs = {"left_wrist": (20 + i, 30), "right_wrist": (120, 10 + i), "nose": (60, 60)}
-        path = _image(str(tmp_path / ("img%d.png" % i)), i + 1, blobs)
-        samples.append(fo.Sample(filepath=path, blobs=blobs, key=i + 1))
-    dataset.add_samples(samples)
-    return dataset
+    """Eight blob images."""
+    return add_blob_samples(dataset, tmp_path)
 
 
 def test_target_order_nan_for_missing_nodes_and_threshold(blob_dataset):
@@ -130,7 +54,7 @@ def test_no_node_above_threshold_gives_no_instance(blob_dataset):
 
 def test_top_down_points_land_in_full_image_coordinates(dataset, tmp_path):
     # two people: one in the middle, one cut by the image's bottom-left corner
-    path = _image(str(tmp_path / "two.png"), 1, {"left_wrist": (40, 30)})
+    path = write_blob_image(str(tmp_path / "two.png"), 1, {"left_wrist": (40, 30)})
     img = cv2.imread(path)
     img[88:93, 3:8, 2] = COLOURS["left_wrist"]  # BGR: R channel is index 2
     cv2.imwrite(path, img)

@@ -14,6 +14,7 @@ from posekit.preannotate.models import (
     mediapipe_available,
     model_names,
     register_model,
+    unregister_model,
 )
 from posekit.preannotate.run import (
     RUN_ATTR,
@@ -27,5 +28,5 @@ __all__ = [
     "FiftyOneModel", "MediaPipeHands", "MediaPipePose", "Prediction", "RUN_ATTR",
     "build_mapping", "load_model", "mediapipe_available", "model_names",
     "new_run_key", "pre_annotate", "register_model", "slice_bounds", "slice_view",
-    "template_pairs",
+    "template_pairs", "unregister_model",
 ]

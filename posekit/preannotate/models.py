@@ -202,6 +202,13 @@ def register_model(name, factory, description=None):
     _REGISTRY[name] = (factory, description or name)
 
 
+def unregister_model(name):
+    """Removes a model added with :func:`register_model`."""
+    if name in ("mediapipe_pose", "mediapipe_hands"):
+        raise ValueError("The built-in models cannot be removed")
+    _REGISTRY.pop(name, None)
+
+
 def model_names():
     """``{name: description}`` of the models :func:`load_model` knows."""
     return {name: desc for name, (_, desc) in _REGISTRY.items()}

@@ -293,27 +293,29 @@ def pre_annotate(
     try:
         for start in range(0, total, batch_size):
             batch = {}
-            for sid, path, dets in zip(ids[start:start + batch_size],
-                                       paths[start:start + batch_size],
-                                       all_dets[start:start + batch_size]):
-                image = read_image(path)
-                if image is None:
-                    unreadable += 1
-                    continue
-                boxes = None
-                if detections_field:
-                    boxes = [d for d in dets or () if classes is None or d.label in classes]
-                height, width = image.shape[:2]
-                kps = [
-                    kp for kp in (
-                        to_keypoint(p, d, node_map, width, height, threshold, pose.label)
-                        for p, d in predict_image(pose, image, boxes, margin)
-                    ) if kp is not None
-                ]
-                instances += len(kps)
-                batch[sid] = fo.Keypoints(keypoints=kps, **{RUN_ATTR: run_key})
-            if batch:
-                dataset.set_values(label_field, batch, key_field="id")
+            try:
+                for sid, path, dets in zip(ids[start:start + batch_size],
+                                           paths[start:start + batch_size],
+                                           all_dets[start:start + batch_size]):
+                    image = read_image(path)
+                    if image is None:
+                        unreadable += 1
+                        continue
+                    boxes = None
+                    if detections_field:
+                        boxes = [d for d in dets or () if classes is None or d.label in classes]
+                    height, width = image.shape[:2]
+                    kps = [
+                        kp for kp in (
+                            to_keypoint(p, d, node_map, width, height, threshold, pose.label)
+                            for p, d in predict_image(pose, image, boxes, margin)
+                        ) if kp is not None
+                    ]
+                    instances += len(kps)
+                    batch[sid] = fo.Keypoints(keypoints=kps, **{RUN_ATTR: run_key})
+            finally:  # a failure keeps the samples finished before it
+                if batch:
+                    dataset.set_values(label_field, batch, key_field="id")
             done = min(total, start + batch_size)
             if progress is not None:
                 progress(done / total, "Pre-annotated %d of %d samples" % (done, total))
