@@ -13,7 +13,8 @@ Large views split into disjoint slices by sample id (:func:`slice_bounds`,
 :func:`slice_view`), one per worker. Each written ``fo.Keypoints`` records its
 run key (attribute ``pre_annotation_run``); a rerun with the same key skips
 what is already written, so a failed slice can be rerun alone and no sample
-is processed twice.
+is processed twice. Each ``fo.Keypoint`` carries the run key too: the CVAT
+request sends those as shapes with ``source: "auto"``.
 """
 import uuid
 
@@ -192,7 +193,7 @@ def predict_image(model, image, boxes=None, margin=DEFAULT_MARGIN):
     return out
 
 
-def to_keypoint(pred, det, mapping, width, height, threshold, default_label):
+def to_keypoint(pred, det, mapping, width, height, threshold, default_label, run_key):
     """An ``fo.Keypoint`` in target order (relative coordinates), or None if
     no node survives the mapping and the threshold."""
     import fiftyone as fo
@@ -211,6 +212,7 @@ def to_keypoint(pred, det, mapping, width, height, threshold, default_label):
         kp[name] = value
     if det is not None:
         kp["detection_id"] = det.id
+    kp[RUN_ATTR] = run_key  # sent to CVAT with source "auto"
     return kp
 
 
@@ -307,7 +309,8 @@ def pre_annotate(
                     height, width = image.shape[:2]
                     kps = [
                         kp for kp in (
-                            to_keypoint(p, d, node_map, width, height, threshold, pose.label)
+                            to_keypoint(p, d, node_map, width, height, threshold, pose.label,
+                                        run_key)
                             for p, d in predict_image(pose, image, boxes, margin)
                         ) if kp is not None
                     ]
