@@ -91,3 +91,16 @@ def add_blob_samples(dataset, tmp_path, n=8):
         samples.append(fo.Sample(filepath=path, blobs=blobs, key=i + 1))
     dataset.add_samples(samples)
     return dataset
+
+
+def coco_oks(gt, pred, area, sigmas):
+    """COCO's object keypoint similarity (pycocotools' computeOks) for one
+    pair, in pixels: over the ground truth's labelled nodes; a node the
+    prediction lacks (NaN) scores 0."""
+    gt, pred = np.asarray(gt, float), np.asarray(pred, float)
+    labelled = ~np.isnan(gt).any(axis=1)
+    variances = (2 * np.asarray(sigmas)) ** 2
+    d2 = ((pred - gt) ** 2).sum(axis=1)
+    e = d2 / variances / (area + np.spacing(1)) / 2
+    ks = np.where(np.isnan(e), 0.0, np.exp(-e))
+    return float(ks[labelled].sum() / labelled.sum())

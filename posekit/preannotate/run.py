@@ -3,7 +3,8 @@
 The field is written in the *target skeleton's* node order: each model node
 is mapped onto the skeleton by name (:mod:`posekit.preannotate.mapping`);
 nodes the model lacks, or finds with a confidence below ``threshold``, are
-NaN, and every keypoint carries its per-node ``confidence``.
+NaN, as are nodes guessed outside the image; every keypoint carries its
+per-node ``confidence``.
 
 With ``detections_field`` the run is top-down: each person box is cropped
 (with a margin), the model runs on the crop, and the points are mapped back
@@ -201,6 +202,8 @@ def to_keypoint(pred, det, mapping, width, height, threshold, default_label, run
     points, conf = mapping.apply(pred.points, pred.confidence)
     points = points / [width, height]
     points[conf < threshold] = np.nan  # NaN confidences (unknown) stay
+    outside = ((points < 0) | (points > 1)).any(axis=1)
+    points[outside] = np.nan  # guessed out of frame: nothing to correct in CVAT
     if np.isnan(points).all():
         return None
     kp = fo.Keypoint(
