@@ -83,3 +83,15 @@ def test_pre_annotation_round_trip_and_correction_effort(demo_dataset, cvat_serv
         if name not in ("nose", "left_ear", "left_ankle"):
             assert n["moved"] == 0 and n["added"] == 0 and n["removed"] == 0, n
             assert n["max_px"] is None or n["max_px"] < 1e-6, n
+
+    # the same report from the operator, as a table in the App
+    import fiftyone.operators as foo
+
+    from conftest import uri
+
+    out = foo.execute_operator(uri("correction_report"), dataset=ds, params={
+        "pre_field": "pre", "corrected_field": "keypoints"})
+    assert out.error is None, out.error
+    assert out.result["report"] == report
+    assert "| nose | 2 | 2 | 10.0 | 10.0 | 10.0 | 0 | 0 |" in out.result["table"]
+    assert "1 added, 1 deleted" in out.result["table"]
