@@ -18,6 +18,7 @@ from posekit.templates import get_template, template_ids
 from ._datasets import own_dataset
 
 AUTO_SKELETON = "_field"
+WHOLE_IMAGE = "_whole_image"
 MAX_SLICES = 64
 
 
@@ -69,12 +70,17 @@ def _kwargs(params):
         model=params.get("model") or "mediapipe_pose",
         skeleton=None if skeleton == AUTO_SKELETON else skeleton,
         mapping=parse_mapping(params.get("mapping")) or None,
-        detections_field=params.get("detections_field") or None,
+        detections_field=_detections_field(params),
         classes=classes or None,
         margin=float(params.get("margin", prun.DEFAULT_MARGIN)),
         threshold=float(params.get("threshold", prun.DEFAULT_THRESHOLD)),
         overwrite=bool(params.get("overwrite", True)),
     )
+
+
+def _detections_field(params):
+    value = params.get("detections_field")
+    return None if value in (None, "", WHOLE_IMAGE) else value
 
 
 class PreAnnotate(foo.Operator):
@@ -91,7 +97,7 @@ class PreAnnotate(foo.Operator):
             dynamic=True,
             allow_immediate_execution=True,
             allow_delegated_execution=True,
-            default_choice_to_delegated=True,
+            default_choice_to_delegated=False,
             risk_level=types.RiskLevel.MEDIUM,
         )
 
@@ -161,12 +167,12 @@ class PreAnnotate(foo.Operator):
 
         det_fields = _detection_fields(ctx.dataset)
         det_choices = types.DropdownView()
-        det_choices.add_choice("", label="None: the whole image")
+        det_choices.add_choice(WHOLE_IMAGE, label="None: the whole image")
         for f in det_fields:
             det_choices.add_choice(f, label=f)
-        inputs.enum("detections_field", det_choices.values(), default="",
+        inputs.enum("detections_field", det_choices.values(), default=WHOLE_IMAGE,
                     label="Top-down over person boxes (optional)", view=det_choices)
-        if params.get("detections_field"):
+        if _detections_field(params):
             inputs.str("classes", default="person", label="Box labels (comma separated; empty: all)")
             margin = inputs.float("margin", default=prun.DEFAULT_MARGIN, label="Crop margin",
                                   description="Fraction of the box size added on each side")

@@ -172,3 +172,24 @@ def test_k_slices_are_k_delegated_operations_and_a_failed_one_reruns_alone(blobs
     counts = {k: blob_model.calls.count(k) for k in range(1, 10)}
     assert counts == {k: (2 if k == keys[1][-1] else 1) for k in range(1, 10)}
     assert sorted(_points(ds, "pre")) == list(range(1, 10))
+
+
+def test_top_down_from_the_operator(dataset, tmp_path, blob_model):
+    from preannotate_models import write_blob_image
+
+    path = write_blob_image(str(tmp_path / "two.png"), 1, {"nose": (40, 30)})
+    boxes = [fo.Detection(label="person", bounding_box=[0.15, 0.2, 0.15, 0.3]),
+             fo.Detection(label="person", bounding_box=[0.6, 0.6, 0.3, 0.3]),
+             fo.Detection(label="dog", bounding_box=[0.1, 0.1, 0.4, 0.5])]
+    dataset.add_sample(fo.Sample(filepath=path, people=fo.Detections(detections=boxes)))
+    props = _form(dataset, model="test_blobs", label_field="pre", skeleton="coco17",
+                  detections_field="people")
+    assert props["classes"]["default"] == "person" and "margin" in props
+    out = foo.execute_operator(OP, dataset=dataset, params={
+        "model": "test_blobs", "label_field": "pre", "skeleton": "coco17",
+        "detections_field": "people", "classes": "person"})
+    assert out.error is None, out.error
+    (kp,) = dataset.first().pre.keypoints  # the 2nd person box holds no blob
+    assert kp.detection_id == boxes[0].id
+    assert np.allclose(np.asarray(kp.points[0]) * [200, 100], [42.5, 32.5])
+    assert blob_model.calls == [1, 1]  # two person crops, the dog skipped
