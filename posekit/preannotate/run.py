@@ -294,36 +294,36 @@ def pre_annotate(
     all_dets = columns[2] if detections_field else [None] * len(ids)
     classes = set(classes) if classes else None
 
-    total, done, instances, unreadable = len(ids), 0, 0, 0
+    def annotate(path, dets):
+        """The sample's ``fo.Keypoints``, or None if its image is unreadable."""
+        image = read_image(path)
+        if image is None:
+            return None
+        boxes = None
+        if detections_field:
+            boxes = [d for d in dets or () if classes is None or d.label in classes]
+        height, width = image.shape[:2]
+        kps = [to_keypoint(p, d, node_map, width, height, threshold, pose.label, run_key)
+               for p, d in predict_image(pose, image, boxes, margin)]
+        return fo.Keypoints(keypoints=[k for k in kps if k is not None], **{RUN_ATTR: run_key})
+
+    total, instances, unreadable = len(ids), 0, 0
     try:
         for start in range(0, total, batch_size):
             batch = {}
             try:
-                for sid, path, dets in zip(ids[start:start + batch_size],
-                                           paths[start:start + batch_size],
-                                           all_dets[start:start + batch_size]):
-                    image = read_image(path)
-                    if image is None:
+                for i in range(start, min(total, start + batch_size)):
+                    value = annotate(paths[i], all_dets[i])
+                    if value is None:
                         unreadable += 1
-                        continue
-                    boxes = None
-                    if detections_field:
-                        boxes = [d for d in dets or () if classes is None or d.label in classes]
-                    height, width = image.shape[:2]
-                    kps = [
-                        kp for kp in (
-                            to_keypoint(p, d, node_map, width, height, threshold, pose.label,
-                                        run_key)
-                            for p, d in predict_image(pose, image, boxes, margin)
-                        ) if kp is not None
-                    ]
-                    instances += len(kps)
-                    batch[sid] = fo.Keypoints(keypoints=kps, **{RUN_ATTR: run_key})
+                    else:
+                        batch[ids[i]] = value
+                        instances += len(value.keypoints)
             finally:  # a failure keeps the samples finished before it
                 if batch:
                     dataset.set_values(label_field, batch, key_field="id")
-            done = min(total, start + batch_size)
             if progress is not None:
+                done = min(total, start + batch_size)
                 progress(done / total, "Pre-annotated %d of %d samples" % (done, total))
     finally:
         if pose is not model:  # we made it (a name or a FiftyOne model)
