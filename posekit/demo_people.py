@@ -13,7 +13,6 @@ import numpy as np
 from PIL import Image
 
 FIELD = "pre_annotations"
-TAG = "pre-annotated"
 GROUP_HEIGHT = 400
 
 
@@ -90,8 +89,8 @@ def write_photos(media_dir):
 
 
 def add_people_photos(dataset, media_dir=None):
-    """Adds the photos to the demo dataset (tag ``pre-annotated``; the
-    hand-placed keypoints moved along as ``ground_truth``) and, if
+    """Adds the photos to the demo dataset (the hand-placed keypoints moved
+    along as ``ground_truth``) and, if
     MediaPipe is installed, pre-annotates them into ``pre_annotations``
     (top-down over ``people`` on the group photo). Returns the new samples'
     view."""
@@ -103,16 +102,15 @@ def add_people_photos(dataset, media_dir=None):
         media_dir = os.path.dirname(dataset.first().filepath)
     samples = []
     for path, (w, h), boxes, truth in write_photos(media_dir):
-        sample = fo.Sample(filepath=path, tags=[TAG])
+        sample = fo.Sample(filepath=path)
         sample["ground_truth"] = fo.Keypoints(keypoints=[
             fo.Keypoint(label="person", points=(pts / [w, h]).tolist()) for pts in truth])
         if boxes:
             sample["people"] = fo.Detections(detections=[
                 fo.Detection(label="person", bounding_box=b) for b in boxes])
         samples.append(sample)
-    dataset.add_samples(samples)
-    dataset.compute_metadata()
-    view = dataset.match_tags(TAG)
+    view = dataset.select(dataset.add_samples(samples, progress=False))
+    view.compute_metadata(progress=False)
     if mediapipe_available():
         pre_annotate(view.exists("people"), FIELD, detections_field="people")
         pre_annotate(view.exists("people", False), FIELD)
