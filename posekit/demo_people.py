@@ -112,6 +112,9 @@ def add_people_photos(dataset, media_dir=None):
     view = dataset.select(dataset.add_samples(samples, progress=False))
     view.compute_metadata(progress=False)
     if mediapipe_available():
-        pre_annotate(view.exists("people"), FIELD, detections_field="people")
-        pre_annotate(view.exists("people", False), FIELD)
+        try:
+            pre_annotate(view.exists("people"), FIELD, detections_field="people")
+            pre_annotate(view.exists("people", False), FIELD)
+        except Exception as e:  # optional: the demo serves without it
+            print("posekit demo: pre-annotation skipped (%s: %s)" % (type(e).__name__, e))
     return view
