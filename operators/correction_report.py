@@ -22,8 +22,9 @@ def report_table(report):
     inst = report["instances"]
     rows = [
         "Instances: %d matched, %d added, %d deleted by annotators; mean node "
-        "displacement %s px" % (inst["matched"], inst["added"], inst["deleted"],
-                                _px(report["mean_px"])),
+        "displacement %s px; mean OKS of the guess against the correction %s"
+        % (inst["matched"], inst["added"], inst["deleted"], _px(report["mean_px"]),
+           "-" if report["mean_oks"] is None else "%.3f" % report["mean_oks"]),
         "",
         "| node | kept | moved | mean px | median px | max px | added | removed |",
         "|---|---|---|---|---|---|---|---|",

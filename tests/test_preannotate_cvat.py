@@ -7,6 +7,8 @@ from annotation_flow import run, set_credentials, task_skeleton
 from posekit.cvat import svg
 from posekit.preannotate import pre_annotate
 from posekit.preannotate.effort import correction_effort
+from posekit.templates import get_template
+from preannotate_models import coco_oks
 
 
 def _annotate(session, task_id):
@@ -78,6 +80,20 @@ def test_pre_annotation_round_trip_and_correction_effort(demo_dataset, cvat_serv
     assert np.isclose(nodes["nose"]["mean_px"], 10.0)  # |(6, -8)|
     assert nodes["left_ear"]["removed"] == 2 and nodes["left_ear"]["kept"] == 0
     assert nodes["left_ankle"]["added"] == 1
+    # OKS of the model's guess against the correction: COCO's formula, area =
+    # the box of the corrected points
+    want = []
+    for s in ds:
+        post = {kp.id: kp for kp in s.keypoints.keypoints}
+        for kp in s.pre.keypoints:
+            if kp.id in post:
+                wh = [s.metadata.width, s.metadata.height]
+                g = np.asarray(post[kp.id].points, float) * wh
+                p = np.asarray(kp.points, float) * wh
+                area = float(np.prod(np.nanmax(g, axis=0) - np.nanmin(g, axis=0)))
+                want.append(coco_oks(g, p, area, get_template("coco17").sigmas))
+    assert len(want) == 2 and np.isclose(report["mean_oks"], np.mean(want))
+    assert report["mean_oks"] < 1.0  # the nose moved, a node was added
     # nothing else was touched: zero displacement, nothing added or removed
     for name, n in nodes.items():
         if name not in ("nose", "left_ear", "left_ankle"):

@@ -5,7 +5,9 @@ Compare the pre-annotated field (kept aside, e.g. with
 ``keypoints`` to CVAT) with the field loaded back from CVAT. Instances are
 matched by label id, which the CVAT round trip keeps. Per node: how many were
 moved and how far (pixels), how many the annotator added (missing in the
-pre-annotation) or removed (set outside); per instance: added and deleted.
+pre-annotation) or removed (set outside); per instance: added and deleted,
+and the COCO OKS of each kept instance against its correction (with the QA
+module's OKS and the skeleton's sigmas, when there are sigmas).
 """
 import numpy as np
 
@@ -31,7 +33,8 @@ def correction_effort(samples, pre_field, corrected_field, labels=None, moved_px
     Returns:
         ``{"nodes": [{"node", "kept", "moved", "mean_px", "median_px",
         "max_px", "added", "removed"}], "instances": {"matched", "added",
-        "deleted"}, "mean_px": mean displacement of all kept nodes}``
+        "deleted"}, "mean_px": mean displacement of all kept nodes,
+        "mean_oks": mean OKS of the matched instances (None without sigmas)}``
     """
     if labels is None:
         sk = (samples.skeletons or {}).get(corrected_field) or samples.default_skeleton
@@ -39,6 +42,8 @@ def correction_effort(samples, pre_field, corrected_field, labels=None, moved_px
             raise ValueError("No skeleton for '%s': pass labels" % corrected_field)
         labels = list(sk.labels)
     n = len(labels)
+    sigmas = _sigmas(samples, corrected_field, n)
+    scores = []
     if samples.exists("metadata", False).count():
         samples.compute_metadata()
     widths, heights, pres, posts = samples.values(
@@ -59,6 +64,8 @@ def correction_effort(samples, pre_field, corrected_field, labels=None, moved_px
             added += ~had & has
             removed += had & ~has
             both = had & has
+            if sigmas is not None and has.any():
+                scores.append(_oks(p, q, has, sigmas))
             d = np.linalg.norm(q - p, axis=1)
             for i in np.nonzero(both)[0]:
                 disp[i].append(float(d[i]))
@@ -77,7 +84,28 @@ def correction_effort(samples, pre_field, corrected_field, labels=None, moved_px
         })
     every = np.concatenate([np.asarray(x) for x in disp]) if any(disp) else np.zeros(0)
     return {"nodes": nodes, "instances": counts,
-            "mean_px": float(every.mean()) if len(every) else None}
+            "mean_px": float(every.mean()) if len(every) else None,
+            "mean_oks": float(np.mean(scores)) if scores else None}
+
+
+def _sigmas(samples, field, n):
+    from posekit.qa.evaluation import resolve_sigmas
+
+    try:
+        return resolve_sigmas(samples, field, None, n)[0]
+    except ValueError:
+        return None
+
+
+def _oks(pred, truth, visible, sigmas):
+    """COCO OKS of one prediction against one ground truth (pixels), area =
+    the box of the ground truth's points."""
+    from posekit.qa.oks import extent_boxes, oks_matrix
+
+    box = extent_boxes(truth[None], visible[None])
+    area = box[:, 2] * box[:, 3]
+    return float(oks_matrix(pred[None], np.nan_to_num(truth)[None], visible[None],
+                            area, box, sigmas)[0, 0])
 
 
 def _points(kp, n):
