@@ -102,7 +102,7 @@ def test_the_form_marks_bad_input_invalid_and_execution_changes_nothing(blobs, b
         (dict(threshold=1.5), "threshold", "between 0 and 1"),
         (dict(num_slices=0), "num_slices", "between 1 and 64"),
         (dict(label_field="boxes"), "label_field", "does not hold fo.Keypoints"),
-        (dict(label_field="bad name"), "label_field", "valid identifier"),
+        (dict(label_field="bad name"), "label_field", "not a usable field name"),
         (dict(mapping="nose"), "mapping", "not model_node=skeleton_node"),
         (dict(mapping="beak=nose"), "mapping", "model nodes ['beak']"),
         (dict(model="mediapipe_hands"), "skeleton", "hand skeleton to a body skeleton"),

@@ -74,18 +74,18 @@ class MediaPipePose:
 
     def __init__(self, model_complexity=1, min_detection_confidence=0.5):
         self.labels = _template_labels("mediapipe33")
-        self._kwargs = dict(
+        self.options = dict(
             static_image_mode=True,
             model_complexity=model_complexity,
             min_detection_confidence=min_detection_confidence,
         )
-        self._pose = None
+        self.solution = None
 
     def predict(self, image):
-        if self._pose is None:
-            self._pose = _require_mediapipe().solutions.pose.Pose(**self._kwargs)
+        if self.solution is None:
+            self.solution = _require_mediapipe().solutions.pose.Pose(**self.options)
         h, w = image.shape[:2]
-        result = self._pose.process(np.ascontiguousarray(image))
+        result = self.solution.process(np.ascontiguousarray(image))
         if result.pose_landmarks is None:
             return []
         lms = result.pose_landmarks.landmark
@@ -94,9 +94,9 @@ class MediaPipePose:
         return [Prediction(pts, conf, label=self.label)]
 
     def close(self):
-        if self._pose is not None:
-            self._pose.close()
-            self._pose = None
+        if self.solution is not None:
+            self.solution.close()
+            self.solution = None
 
 
 class MediaPipeHands:
@@ -110,19 +110,19 @@ class MediaPipeHands:
 
     def __init__(self, max_num_hands=2, model_complexity=1, min_detection_confidence=0.5):
         self.labels = _template_labels("hand21")
-        self._kwargs = dict(
+        self.options = dict(
             static_image_mode=True,
             max_num_hands=max_num_hands,
             model_complexity=model_complexity,
             min_detection_confidence=min_detection_confidence,
         )
-        self._hands = None
+        self.solution = None
 
     def predict(self, image):
-        if self._hands is None:
-            self._hands = _require_mediapipe().solutions.hands.Hands(**self._kwargs)
+        if self.solution is None:
+            self.solution = _require_mediapipe().solutions.hands.Hands(**self.options)
         h, w = image.shape[:2]
-        result = self._hands.process(np.ascontiguousarray(image))
+        result = self.solution.process(np.ascontiguousarray(image))
         out = []
         for lms, handed in zip(result.multi_hand_landmarks or (), result.multi_handedness or ()):
             cls = handed.classification[0]
@@ -133,9 +133,9 @@ class MediaPipeHands:
         return out
 
     def close(self):
-        if self._hands is not None:
-            self._hands.close()
-            self._hands = None
+        if self.solution is not None:
+            self.solution.close()
+            self.solution = None
 
 
 class FiftyOneModel:
@@ -160,12 +160,12 @@ class FiftyOneModel:
         self.labels = list(labels or _template_labels("coco17"))
         self.single_person = single_person
         self.model = model
-        self._entered = False
+        self.entered = False
 
     def predict(self, image):
-        if not self._entered and hasattr(self.model, "__enter__"):
+        if not self.entered and hasattr(self.model, "__enter__"):
             self.model.__enter__()
-            self._entered = True
+            self.entered = True
         h, w = image.shape[:2]
         label = self.model.predict(image)
         keypoints = getattr(label, "keypoints", None)
@@ -185,9 +185,9 @@ class FiftyOneModel:
         return out
 
     def close(self):
-        if self._entered:
+        if self.entered:
             self.model.__exit__(None, None, None)
-            self._entered = False
+            self.entered = False
 
 
 _REGISTRY = {
