@@ -45,8 +45,8 @@ class CorrectionReport(foo.Operator):
         return foo.OperatorConfig(
             name="correction_report",
             label="Correction effort of a pre-annotation",
-            description="How far annotators moved each node of the model's "
-            "keypoints, and how many they added or removed",
+            description="Pose pre-annotation: how far annotators moved each node "
+            "of the model's keypoints, and how many they added or removed",
             icon="rule",
             dynamic=True,
             risk_level=types.RiskLevel.LOW,

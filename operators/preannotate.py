@@ -91,8 +91,8 @@ class PreAnnotate(foo.Operator):
         return foo.OperatorConfig(
             name="pre_annotate",
             label="Pre-annotate keypoints with a pose model",
-            description="Run MediaPipe (offline) or another pose model and write "
-            "keypoints in the skeleton's order, to correct in CVAT",
+            description="Pose pre-annotation: run MediaPipe (offline) or another "
+            "pose model and write keypoints in the skeleton's order, to correct in CVAT",
             icon="auto_fix_high",
             dynamic=True,
             allow_immediate_execution=True,
