@@ -3,6 +3,8 @@ from .skeletons import OPERATORS as _SKELETON_OPERATORS
 from .annotation import OPERATORS as _ANNOTATION_OPERATORS
 from .preview import OPERATORS as _PREVIEW_OPERATORS
 from .qa import OPERATORS as _QA_OPERATORS
+from .preannotate import OPERATORS as _PREANNOTATE_OPERATORS
+from .correction_report import OPERATORS as _CORRECTION_OPERATORS
 
 # The App's operator browser ranks equal first letters of the descriptions
 # (all posekit's start with "Pose") in registration order: most used first.
@@ -21,6 +23,7 @@ def _rank(cls):
 
 
 OPERATORS = sorted(
-    _SKELETON_OPERATORS + _ANNOTATION_OPERATORS + _PREVIEW_OPERATORS + _QA_OPERATORS,
+    _SKELETON_OPERATORS + _ANNOTATION_OPERATORS + _PREVIEW_OPERATORS + _QA_OPERATORS
+    + _PREANNOTATE_OPERATORS + _CORRECTION_OPERATORS,
     key=_rank,
 )

@@ -21,6 +21,8 @@ from urllib.parse import urlsplit, urlunsplit
 import numpy as np
 from PIL import Image
 
+from posekit.demo_people import add_people_photos
+
 DATASET_NAME = "posekit-demo"
 REPO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -265,6 +267,8 @@ def main(argv=None):
           f"photos in {media_dir}", flush=True)
     logging.getLogger("fiftyone.core.metadata").setLevel(logging.WARNING)
     dataset = build_dataset(args.name, media_dir, overwrite=args.reset)
+    if args.reset or not existed:  # new: more people, pre-annotated if MediaPipe is installed
+        add_people_photos(dataset, media_dir)
     if existed and not args.reset:
         state = "kept as you left it (--reset rebuilds it)"
     else:

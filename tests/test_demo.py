@@ -58,6 +58,7 @@ def test_demo_restart_keeps_the_dataset_and_reset_rebuilds_it():
         assert f"photos in {media}" in first.stdout
         assert "samples, built" in first.stdout
         ds = fo.load_dataset(name)
+        assert len(ds.exists("pre_annotations")) == 3  # posekit.demo_people, pre-annotated
         sample = ds.first()
         sample.tags.append("my-tag")
         sample.save()

@@ -86,6 +86,7 @@ def keypoint_to_shape(
     sublabel_ids,
     attributes=None,
     occluded_attr=DEFAULT_OCCLUDED_ATTR,
+    source="manual",
 ):
     """Converts an ``fo.Keypoint`` to a CVAT skeleton shape dict.
 
@@ -99,6 +100,8 @@ def keypoint_to_shape(
         attributes (None): the shape's ``[{"spec_id", "value"}]`` list
         occluded_attr ("occluded"): the keypoint attribute holding per-node
             occlusion flags, or None
+        source ("manual"): CVAT's shape source; ``"auto"`` for a model's
+            pre-annotation
     """
     num_nodes = len(sublabel_ids)
     abs_pts = node_array(keypoint["points"], num_nodes) * np.asarray(
@@ -122,7 +125,7 @@ def keypoint_to_shape(
             "attributes": [],
             "group": 0,
             "z_order": 0,
-            "source": "manual",
+            "source": source,
         }
         for i, sid in enumerate(sublabel_ids)
     ]
@@ -139,7 +142,7 @@ def keypoint_to_shape(
         "z_order": 0,
         "rotation": 0.0,
         "group": 0,
-        "source": "manual",
+        "source": source,
         "attributes": list(attributes or []),
         "elements": elements,
     }

@@ -3,6 +3,7 @@ label per class, media upload, and existing keypoints as skeleton shapes."""
 import fiftyone as fo
 
 from posekit import fo_compat
+from posekit.preannotate.run import RUN_ATTR as PRE_ANNOTATION_ATTR
 
 from . import convert, svg
 from .attributes import stringify_value
@@ -154,6 +155,7 @@ def upload_skeleton_samples(api, samples, anno_key, backend, plan):
                         doc, frame, (w, h), label_id, sublabel_ids,
                         attributes=_shape_attributes(doc, specs),
                         occluded_attr=node_attr,
+                        source="auto" if doc.get(PRE_ANNOTATION_ATTR) else "manual",
                     ))
                     ids.append(str(doc["_id"]))
                 if ids:
