@@ -176,3 +176,28 @@ def test_task_with_overlap_loads_two_tracks(video_dataset, cvat_server, monkeypa
     assert len(got) == 2
     assert_same_tracks(got, before)
     assert len(s.get("/api/jobs", params={"task_id": results.task_ids[0]}).json()["results"]) == n_jobs
+
+
+def test_skeleton_shapes_on_video_frames(video_dataset, cvat_server, monkeypatch):
+    # a keypoint without a track index goes up as a skeleton shape on its
+    # frame and comes back there, with no index
+    ds = video_dataset
+    set_credentials(monkeypatch, cvat_server)
+    sample = ds.first()
+    lone = fo.Keypoint(label="person", points=[[0.5, 0.5], [0.6, 0.5], [math.nan, math.nan],
+                                               [0.7, 0.6], [0.8, 0.7]],
+                       occluded=[False, True, False, False, False])
+    sample.frames[3]["kps"].keypoints.append(lone)
+    sample.save()
+    results = request(ds, cvat_server, "vid", segment_size=10)
+    s = cvat_server.session()
+    body = s.get("/api/tasks/%d/annotations" % results.task_ids[0]).json()
+    assert [sh["frame"] for sh in body["shapes"]] == [2]
+    ds.clear_frame_field("kps")
+    runs.load_annotation(ds, "vid")
+    frame = ds.first().frames[3]
+    (got,) = [k for k in frame["kps"].keypoints if k.index is None]
+    assert got.id == lone.id
+    np.testing.assert_allclose(got.points, lone.points)
+    assert got["occluded"] == [False, True, False, False, False]
+    assert len(frame_tracks(ds)) == 2 + 1  # the None "track" holds the lone one

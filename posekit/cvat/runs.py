@@ -183,6 +183,10 @@ def load_annotation(dataset, anno_key, dest_field=None, unexpected="keep",
         results.backend.save_run_results(dataset, anno_key, results)  # these credentials
         dataset.load_annotations(anno_key, dest_field=dest_field,
                                  unexpected=unexpected, cleanup=False)
+        if video:
+            from .progress import report
+
+            report(1.0, "Loaded run '%s'" % anno_key)
     gone = results.gone_task_ids
     after = _label_state(dataset, fields, sample_ids)
     if cleanup:

@@ -71,8 +71,16 @@ class VideoFrames:
             cap.release()
         if not count or not self.width:
             raise VideoError(f"Unsupported media file: '{name}'")
-        self.count = count
+        self.offset, self.count = 0, count
         self._cache = {}
+
+    def restrict(self, start, stop):
+        """Only frames ``start..stop`` of the file (the data's ``start_frame``
+        and ``stop_frame``), renumbered from 0 as CVAT numbers task frames."""
+        stop = min(stop, self.offset + self.count - 1)
+        if not 0 <= start <= stop:
+            raise VideoError("Invalid frame range %d-%d" % (start, stop))
+        self.offset, self.count = start, stop - start + 1
 
     def __len__(self):
         return self.count
@@ -81,7 +89,7 @@ class VideoFrames:
         """Frame ``number`` as a BGR array."""
         cap = cv2.VideoCapture(self.path)
         try:
-            cap.set(cv2.CAP_PROP_POS_FRAMES, number)
+            cap.set(cv2.CAP_PROP_POS_FRAMES, self.offset + number)
             ok, img = cap.read()
         finally:
             cap.release()
@@ -109,7 +117,7 @@ class VideoFrames:
                               (self.width, self.height))
         cap = cv2.VideoCapture(self.path)
         try:
-            cap.set(cv2.CAP_PROP_POS_FRAMES, start)
+            cap.set(cv2.CAP_PROP_POS_FRAMES, self.offset + start)
             for _ in range(start, stop):
                 ok, img = cap.read()
                 if not ok:
@@ -141,6 +149,12 @@ def attach_video(state, task, files, params, new_job):
         raise VideoError("Only one video file can be uploaded per task")
     name, data = files[0]
     frames = VideoFrames(name, data)
+    if "start_frame" in params or "stop_frame" in params:
+        try:
+            frames.restrict(int(params.get("start_frame", 0)),
+                            int(params.get("stop_frame", len(frames) - 1)))
+        except ValueError:
+            raise VideoError("start_frame and stop_frame must be integers") from None
     size = len(frames)
     seg = task["segment_size"] or size
     overlap = task["overlap"]
