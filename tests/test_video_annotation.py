@@ -201,3 +201,15 @@ def test_skeleton_shapes_on_video_frames(video_dataset, cvat_server, monkeypatch
     np.testing.assert_allclose(got.points, lone.points)
     assert got["occluded"] == [False, True, False, False, False]
     assert len(frame_tracks(ds)) == 2 + 1  # the None "track" holds the lone one
+
+
+def test_fiftyone_load_annotations_reads_the_tracks_too(video_dataset, cvat_server, monkeypatch):
+    # dataset.load_annotations (FiftyOne's own merge) gets the same tracks
+    ds = video_dataset
+    set_credentials(monkeypatch, cvat_server)
+    before = frame_tracks(ds)
+    request(ds, cvat_server, "vid", segment_size=10)
+    ds.clear_frame_field("kps")
+    ds.load_annotations("vid", url=cvat_server.url, username=cvat_server.username,
+                        password=cvat_server.password)
+    assert_same_tracks(frame_tracks(ds), before)

@@ -9,6 +9,7 @@ from .. import fo_compat
 from .api import CVATError, safe_url
 from .backend import BACKEND_NAME, register_backend
 from .load import UNEXPECTED, load_run
+from .video_merge import load_video_run
 
 logger = logging.getLogger(__name__)
 
@@ -177,16 +178,14 @@ def load_annotation(dataset, anno_key, dest_field=None, unexpected="keep",
                          for fd in fmap.values()})
     before = _label_state(dataset, fields, sample_ids)
     video = str(next(iter(results.config.label_schema or {}), "")).startswith("frames.")
-    if getattr(results.config, "mode", None) == "skeleton" and not video:
+    if getattr(results.config, "mode", None) == "skeleton" and video:
+        load_video_run(dataset, anno_key, results)
+    elif getattr(results.config, "mode", None) == "skeleton":
         load_run(dataset, anno_key, results, dest_field=dest_field, unexpected=unexpected)
     else:
         results.backend.save_run_results(dataset, anno_key, results)  # these credentials
         dataset.load_annotations(anno_key, dest_field=dest_field,
                                  unexpected=unexpected, cleanup=False)
-        if video:
-            from .progress import report
-
-            report(1.0, "Loaded run '%s'" % anno_key)
     gone = results.gone_task_ids
     after = _label_state(dataset, fields, sample_ids)
     if cleanup:

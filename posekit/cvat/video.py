@@ -223,7 +223,6 @@ def task_keypoints(task_id, job_bodies, context, frame_map, node_attr, seen_ids)
                                        occluded_attr=node_attr, attributes=dict(attrs),
                                        label_id=ObjectId(label_id))
             doc["index"] = index
-            doc["keyframe"] = key is not None
             add(frame, label_id, doc)
 
     if shapes:

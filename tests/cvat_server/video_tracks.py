@@ -61,19 +61,26 @@ def _slice_shapes(shapes, start, stop, has_points, new_id):
 def slice_track(track, start, stop, new_id):
     """The piece of a (plain) skeleton track that a job ``[start, stop]``
     stores, or None if the track has no state there."""
-    parent = _slice_shapes(track["shapes"], start, stop, False, new_id)
+    # a skeleton parent has no points (so no shape at the job's stop)
+    has_points = any(s.get("type") != "skeleton" for s in track["shapes"])
+    parent = _slice_shapes(track["shapes"], start, stop, has_points, new_id)
     if not parent:
         return None
-    elements = []
-    for e in track.get("elements") or []:
-        shapes = _slice_shapes(e["shapes"], start, stop, True, new_id)
-        elements.append(dict(e, shapes=shapes, frame=shapes[0]["frame"] if shapes else e["frame"]))
-    return dict(track, shapes=parent, frame=parent[0]["frame"], elements=elements)
+    out = dict(track, shapes=parent, frame=parent[0]["frame"])
+    if "elements" in track:
+        out["elements"] = []
+        for e in track["elements"]:
+            shapes = _slice_shapes(e["shapes"], start, stop, True, new_id)
+            out["elements"].append(
+                dict(e, shapes=shapes, frame=shapes[0]["frame"] if shapes else e["frame"]))
+    return out
 
 
 def normalize_track(track, new_id, keep_empty=True):
     """What CVAT stores for a skeleton track it is given (plain dict);
     ``keep_empty``: keep elements with no shapes (2.23.1) or drop them."""
+    if not track.get("elements"):
+        return dict(track, shapes=sorted(track["shapes"], key=_frame))
     parent = sorted(track["shapes"], key=_frame)
     frame = track["frame"]
     if parent:
@@ -95,8 +102,10 @@ def normalize_track(track, new_id, keep_empty=True):
 
 
 def _store(track):
-    track = dict(track, elements=[ann._sorted(dict(e, shapes=[ann._sorted(s) for s in e["shapes"]]))
-                                  for e in track["elements"]])
+    if "elements" in track:
+        track = dict(track, elements=[
+            ann._sorted(dict(e, shapes=[ann._sorted(s) for s in e["shapes"]]))
+            for e in track["elements"]])
     track["shapes"] = [ann._sorted(s) for s in track["shapes"]]
     return ann._store(ann._sorted(track))
 
@@ -105,7 +114,7 @@ def _in_payload_order(track, item):
     """Elements back in the order the client sent them (CVAT keeps it)."""
     order = [e.get("label_id") for e in (item.get("elements") or []) if isinstance(e, dict)]
     rank = {lid: i for i, lid in reversed(list(enumerate(order)))}
-    return sorted(track["elements"], key=lambda e: rank.get(e["label_id"], len(order)))
+    return sorted(track.get("elements") or [], key=lambda e: rank.get(e["label_id"], len(order)))
 
 
 class VideoTracks:
@@ -124,7 +133,7 @@ class VideoTracks:
         track["id"] = self.state.next_id("track")
         for s in track["shapes"]:
             s["id"] = self.new_shape_id()
-        for e in track["elements"]:
+        for e in track.get("elements") or []:
             e["id"] = self.state.next_id("track")
             for s in e["shapes"]:
                 s["id"] = self.new_shape_id()
@@ -152,7 +161,8 @@ class VideoTracks:
         out = []
         for track, item in zip(tracks, items):
             plain = _plain(track)
-            plain["elements"] = _in_payload_order(plain, item)
+            if "elements" in plain:
+                plain["elements"] = _in_payload_order(plain, item)
             if job is not None or len(self.jobs) == 1:
                 target = job or self.jobs[0]
                 out.append(self._add(normalize_track(plain, self.new_shape_id, self.keep_empty),
