@@ -366,13 +366,20 @@ def download_video_skeletons(api, results, raw=False):
 
     label_field, info = _single_field(results.config)
     classes = _class_names(info.get("classes"), label_field)
+    from concurrent.futures import ThreadPoolExecutor
+
+    def context(task_id):  # a few small requests per task, tasks concurrently
+        return video_context(api, task_id, classes) if api.task_exists(task_id) else None
+
     contexts, deleted = {}, []
-    for task_id in results.task_ids:
-        if not api.task_exists(task_id):
-            logger.warning("Skipping CVAT task %d, which no longer exists", task_id)
-            deleted.append(task_id)
-            continue
-        contexts[task_id] = video_context(api, task_id, classes)
+    workers = max(1, min(api._max_workers, len(results.task_ids)))
+    with ThreadPoolExecutor(workers) as pool:
+        for task_id, ctx in zip(results.task_ids, pool.map(context, results.task_ids)):
+            if ctx is None:
+                logger.warning("Skipping CVAT task %d, which no longer exists", task_id)
+                deleted.append(task_id)
+            else:
+                contexts[task_id] = ctx
     _report(0.1, "Read %d CVAT task(s)" % len(contexts))
     annos = download_video_annotations(api, results, label_field, classes,
                                        results.config.node_occluded_attr, contexts)
