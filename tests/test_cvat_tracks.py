@@ -174,3 +174,17 @@ def test_pieces_of_different_labels_are_not_joined():
     for p in jobs[1][2]:
         p.label_id = info["label_id"]
     assert len(T.stitch(jobs)) == 2
+
+
+@pytest.mark.parametrize("scenario", ["multi_job", "multi_job_overlap0"])
+def test_task_get_pieces_stitch_into_the_same_tracks(scenario):
+    # CVAT 2.73.0's task GET: one track per job piece, each closed by an
+    # outside shape on the next job's frames (2 people -> 10 or 6 tracks)
+    rec = R.load("2.73.0", scenario)
+    info = R.task_info(rec)
+    (body,) = [c["response"]["json"] for c in rec["calls"] if c["label"] == "GET task annotations"]
+    assert len(body["tracks"]) == (10 if scenario == "multi_job" else 6)
+    ranges = [(j["start_frame"], j["stop_frame"]) for j in info["jobs"]]
+    tracks = T.stitch_task_pieces(body, {info["label_id"]: info["node_ids"]}, ranges)
+    assert len(tracks) == 2
+    assert_frames_equal(tracks, export("2.73.0", "single_job", "task", dedupe=False))

@@ -325,3 +325,17 @@ def _absorb(pieces, _):
         else:
             out.append(p)
     return out
+
+
+def stitch_task_pieces(body, node_orders, job_ranges):
+    """Tracks from a task-level GET (``/api/tasks/{id}/annotations``), where
+    CVAT lists each job's piece as a track of its own, closed by an outside
+    shape where the next job takes over: each piece goes to the job it starts
+    in, then :func:`stitch` joins them."""
+    ranges = sorted(job_ranges)
+    jobs = {r: [] for r in ranges}
+    # a piece runs until its closing outside shape, else to the video's end
+    for piece in job_tracks(body, node_orders, stop=ranges[-1][1]):
+        starts = [r for r in ranges if r[0] <= piece.first]
+        jobs[starts[-1] if starts else ranges[0]].append(piece)
+    return stitch([(a, b, pieces) for (a, b), pieces in jobs.items()])
