@@ -33,9 +33,11 @@ def make_videos(name, count, frames, media_dir, seed=0):
     from posekit.cvat.video import ensure_video_metadata
     from posekit.templates import get_template
 
+    from bson import ObjectId
+
     os.makedirs(media_dir, exist_ok=True)
     rng = np.random.default_rng(seed)
-    samples = []
+    paths = []
     for i in range(count):
         path = os.path.join(media_dir, "vid%05d_%d.mp4" % (i, frames))
         if not os.path.exists(path):
@@ -43,20 +45,24 @@ def make_videos(name, count, frames, media_dir, seed=0):
             for f in range(frames):
                 out.write(np.full((48, 64, 3), (7 * i + f) % 255, np.uint8))
             out.release()
-        sample = fo.Sample(filepath=path)
-        start = rng.uniform(0.2, 0.8, (PEOPLE, NODES, 2))
-        walk = np.cumsum(rng.normal(0, 0.002, (frames, PEOPLE, NODES, 2)), axis=0)
-        pts = np.clip(start[None] + walk, 0.01, 0.99).round(4)
-        for f in range(frames):
-            sample.frames[f + 1]["kps"] = fo.Keypoints(keypoints=[
-                fo.Keypoint(label="person", points=pts[f, k].tolist(), index=k + 1)
-                for k in range(PEOPLE)])
-        samples.append(sample)
+        paths.append(path)
     ds = fo.Dataset(name, overwrite=True)
-    ds.add_samples(samples, progress=False)
+    ds.add_samples([fo.Sample(filepath=p) for p in paths], progress=False)
     ds.default_skeleton = get_template("coco17").to_skeleton()
     ds.save()
-    ensure_video_metadata(ds)
+    ensure_video_metadata(ds)  # also creates the frames
+    ds.add_frame_field("kps", fo.EmbeddedDocumentField, embedded_doc_type=fo.Keypoints)
+    values = {}
+    for frame_ids in ds.values("frames.id"):
+        start = rng.uniform(0.2, 0.8, (PEOPLE, NODES, 2))
+        walk = np.cumsum(rng.normal(0, 0.002, (frames, PEOPLE, NODES, 2)), axis=0)
+        pts = np.clip(start[None] + walk, 0.01, 0.99).round(4).tolist()
+        for f, fid in enumerate(frame_ids):
+            values[fid] = {"_cls": "Keypoints", "keypoints": [
+                {"_id": ObjectId(), "_cls": "Keypoint", "attributes": {}, "tags": [],
+                 "label": "person", "points": pts[f][k], "confidence": None, "index": k + 1}
+                for k in range(PEOPLE)]}
+    ds.set_values("frames.kps", values, key_field="frames.id", validate=False)
     return ds
 
 
