@@ -7,6 +7,7 @@ Targets (issue 15): time ratio <= 1.0, peak memory ratio <= 1.2, and 10x the
 videos costs posekit <= 11x the time.
 
     .venv/bin/python bench/bench_video_load.py 50 [--frames 300] [--scale 10] [--runs 3]
+    .venv/bin/python bench/bench_video_load.py 5 --scale 10 --posekit-only   # growth only
 
 Each video (64x48, mp4) has 2 people x 17 keypoints on every frame, as
 ``frames.kps`` with track indexes 1 and 2.
@@ -129,9 +130,11 @@ def main():
     parser.add_argument("--frames", type=int, default=300)
     parser.add_argument("--scale", type=int, default=None, help="also time N x the videos (posekit)")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--posekit-only", action="store_true", help="skip the baseline")
     args = parser.parse_args()
     with isolated_fiftyone() as env, EmulatorProcess() as server:
-        small = bench(args.videos, args.frames, args.runs, env, server)[0]
+        small = bench(args.videos, args.frames, args.runs, env, server,
+                      baseline_too=not args.posekit_only)[0]
         if args.scale:
             big = bench(args.videos * args.scale, args.frames, max(1, args.runs // 2), env,
                         server, baseline_too=False)[0]
