@@ -213,3 +213,14 @@ def test_fiftyone_load_annotations_reads_the_tracks_too(video_dataset, cvat_serv
     ds.load_annotations("vid", url=cvat_server.url, username=cvat_server.username,
                         password=cvat_server.password)
     assert_same_tracks(frame_tracks(ds), before)
+
+
+def test_video_needs_a_frame_field(video_dataset, cvat_server, monkeypatch):
+    ds = video_dataset
+    set_credentials(monkeypatch, cvat_server)
+    creds = {"url": cvat_server.url, "username": cvat_server.username,
+             "password": cvat_server.password}
+    with pytest.raises(ValueError, match="frame-level field"):
+        runs.request_annotation(ds.view(), "vid", "kps2", credentials=creds)
+    assert ds.list_annotation_runs() == []
+    assert ("POST", "/api/tasks") not in cvat_server.calls
