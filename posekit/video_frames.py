@@ -5,6 +5,7 @@ import hashlib
 import os
 import tempfile
 
+from posekit import fo_compat
 from posekit.preview import SampleRecord
 
 FRAMES = "frames."
@@ -36,7 +37,7 @@ def fetch_frame(collection, field, sample_id=None, index=0, frame_number=1):
         view = collection.select(sample_id)
     else:
         view = collection.skip(max(int(index), 0)).limit(1)
-    ids, paths, metas = view.values(["_id", "filepath", "metadata"], _raw=True)
+    ids, paths, metas = fo_compat.raw_values(view, ["_id", "filepath", "metadata"])
     if not ids:
         return None, 0
     meta = metas[0] or {}
@@ -48,7 +49,7 @@ def fetch_frame(collection, field, sample_id=None, index=0, frame_number=1):
     value = None
     if field:
         frames = view.match_frames(F("frame_number") == frame_number, omit_empty=False)
-        (values,) = frames.values(field, _raw=True)
+        (values,) = fo_compat.raw_values(frames, field)
         value = values[0] if values else None
     image = frame_image(paths[0], frame_number)
     return SampleRecord(

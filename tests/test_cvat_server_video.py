@@ -3,6 +3,7 @@ recorded scenarios are replayed call for call (same labels, same video, same
 PUT/PATCH bodies) and every annotations GET is compared field for field."""
 import json
 import os
+import time
 import zipfile
 import io
 
@@ -35,9 +36,18 @@ def _create_video_task(session, create_body, video=VIDEO):
         r = session.post("/api/tasks/%d/data" % task["id"], data={"image_quality": "70"},
                          files={"client_files[0]": (os.path.basename(video), f, "video/mp4")})
     assert r.status_code == 202, r.text
-    rq = session.get("/api/requests/" + r.json()["rq_id"]).json()
+    rq = _wait(session, r.json()["rq_id"])
     assert rq["status"] == "finished", rq
     return session.get("/api/tasks/%d" % task["id"]).json()
+
+
+def _wait(session, rq_id, timeout=60):
+    deadline = time.time() + timeout
+    while True:
+        rq = session.get("/api/requests/" + rq_id).json()
+        if rq["status"] in ("finished", "failed") or time.time() > deadline:
+            return rq
+        time.sleep(0.05)
 
 
 def replay(session, rec):
@@ -169,5 +179,5 @@ def test_unreadable_video_fails_the_upload(cvat_server, tmp_path):
     with open(bad, "rb") as f:
         r = s.post("/api/tasks/%d/data" % tid, data={"image_quality": "70"},
                    files={"client_files[0]": ("broken.mp4", f, "video/mp4")})
-    rq = s.get("/api/requests/" + r.json()["rq_id"]).json()
+    rq = _wait(s, r.json()["rq_id"])
     assert rq["status"] == "failed" and "broken.mp4" in rq["message"]

@@ -18,8 +18,12 @@ import numpy as np
 from bson import ObjectId
 
 import fiftyone as fo
+from fiftyone.core.clips import ClipsView
+
+from posekit import fo_compat
 
 from . import convert, svg, tracks
+from .attributes import parse_value
 from .progress import report as _report
 
 logger = logging.getLogger(__name__)
@@ -161,15 +165,13 @@ def sample_annotations(frame_docs, frame_size, num_frames, labels, attributes_of
 
 def _attr_values(shape, label_spec):
     """``(label_id or None, {name: value})`` of a parent shape's attributes."""
-    import fiftyone.utils.cvat as fouc
-
     label_id, attrs = None, {}
     for a in (shape or {}).get("attributes") or []:
         name, itype = label_spec.get(a.get("spec_id"), (None, None))
         if name == "label_id":
             label_id = a.get("value")
         elif name is not None:
-            value = fouc._parse_value(a.get("value"), attr_type=itype)
+            value = parse_value(a.get("value"), attr_type=itype)
             if itype == "checkbox" and isinstance(value, str):
                 value = value.lower() == "true"
             attrs[name] = value
@@ -247,7 +249,7 @@ def video_context(api, task_id, classes):
     meta = api.get(api.task_data_meta_url(task_id)).json()
     frame = meta["frames"][0]
     skeletons, orders, specs = {}, {}, {}
-    for label in api._get_task_labels(task_id):
+    for label in api.task_labels(task_id):
         if label.get("type") != "skeleton" or label["name"] not in classes:
             continue
         skeletons[label["id"]] = label["name"]
@@ -255,7 +257,9 @@ def video_context(api, task_id, classes):
         specs[label["id"]] = {
             a["id"]: (a["name"], a.get("input_type")) for a in label.get("attributes") or []
         }
-    jobs = sorted(api._get_paginated_results(api.jobs_url(task_id)),
+    # consensus replicas repeat their parent's frames: parent jobs only
+    jobs = sorted((j for j in api.paginated_results(api.jobs_url(task_id))
+                   if j.get("parent_job_id") is None),
                   key=lambda j: (j["start_frame"], j["id"]))
     return (frame["width"], frame["height"]), skeletons, orders, specs, jobs
 
@@ -292,13 +296,13 @@ def upload_video_samples(api, samples, anno_key, backend, plan):
 
     project_id, created_project = _project_id(api, config, plan)
     task_ids, job_ids, frame_id_map, id_map = [], {}, {}, {label_field: {}}
-    base_name = config.task_name or "FiftyOne_%s" % samples._root_dataset.name.replace(" ", "_")
-    is_clips = samples._is_clips
+    base_name = config.task_name or "FiftyOne_%s" % fo_compat.root_dataset(samples).name.replace(" ", "_")
+    is_clips = isinstance(samples, ClipsView)
     fields = ["id", "filepath", "metadata.frame_width", "metadata.frame_height",
               "metadata.total_frame_count", "frames.id", "frames.frame_number", "frames." + path]
     if is_clips:
         fields.append("support")
-    rows = list(zip(*samples.values(fields, _raw=True)))
+    rows = list(zip(*fo_compat.raw_values(samples, fields)))
     steps = max(1, len(rows)) * 3
     for b, row in enumerate(rows):
         sid, filepath, width, height, total, frame_ids, numbers, values = row[:8]
@@ -315,7 +319,7 @@ def upload_video_samples(api, samples, anno_key, backend, plan):
             task_json["segment_size"] = config.segment_size
         task_id = api.post_task(task_json)
         task_ids.append(task_id)
-        labels = _skeleton_labels(api._get_task_labels(task_id), plan)
+        labels = _skeleton_labels(api.task_labels(task_id), plan)
         _report((3 * b + 1) / steps, "Created CVAT task %d" % task_id)
 
         job_ids[task_id] = api.upload_data(
@@ -368,23 +372,20 @@ def download_video_skeletons(api, results, raw=False):
     classes = _class_names(info.get("classes"), label_field)
     from concurrent.futures import ThreadPoolExecutor
 
-    def context(task_id):  # a few small requests per task, tasks concurrently
-        return video_context(api, task_id, classes) if api.task_exists(task_id) else None
+    from .download import set_aside_gone_tasks
 
-    contexts, deleted = {}, []
-    workers = max(1, min(api._max_workers, len(results.task_ids)))
-    with ThreadPoolExecutor(workers) as pool:
-        for task_id, ctx in zip(results.task_ids, pool.map(context, results.task_ids)):
-            if ctx is None:
-                logger.warning("Skipping CVAT task %d, which no longer exists", task_id)
-                deleted.append(task_id)
-            else:
-                contexts[task_id] = ctx
-    _report(0.1, "Read %d CVAT task(s)" % len(contexts))
-    annos = download_video_annotations(api, results, label_field, classes,
-                                       results.config.node_occluded_attr, contexts)
-    if deleted:
-        results._forget_tasks(deleted)
+    set_aside_gone_tasks(api, results)  # their samples are left as they are
+    try:
+        workers = max(1, min(api.max_workers, len(results.task_ids)))
+        with ThreadPoolExecutor(workers) as pool:  # a few requests per task, concurrently
+            contexts = dict(zip(results.task_ids, pool.map(
+                lambda t: video_context(api, t, classes), results.task_ids)))
+        _report(0.1, "Read %d CVAT task(s)" % len(contexts))
+        annos = download_video_annotations(api, results, label_field, classes,
+                                           results.config.node_occluded_attr, contexts)
+    except Exception:
+        results.restore_tasks(force=True)  # a failed load changes nothing
+        raise
     _report(0.9, "Parsed %d frame(s) with skeletons" % sum(len(v) for v in annos.values()))
     if not raw:
         annos = {

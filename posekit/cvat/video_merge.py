@@ -5,6 +5,8 @@ from CVAT are deleted, new ones are added, other labels are kept; each loaded
 track takes the ``index`` of the dataset track it shares a label with (new
 tracks get new indexes), and a loaded observation on a frame where its track
 already has one takes that label's id. Re-loading changes nothing."""
+from posekit import fo_compat
+
 from .plan import _single_field
 from .progress import report as _report
 
@@ -56,7 +58,7 @@ def merge_video_annotations(dataset, results, annotations):
     clips = results.id_map.get("_clips") or {}  # clip id -> its video's id
     to_sample = {s: clips.get(s, s) for s in sample_ids}
     view = dataset.select(sorted(set(to_sample.values())))
-    ids, frame_ids, values = view.values(["id", "frames.id", "frames." + path], _raw=True)
+    ids, frame_ids, values = fo_compat.raw_values(view, ["id", "frames.id", "frames." + path])
     current = {str(s): dict(zip(map(str, f), v)) for s, f, v in zip(ids, frame_ids, values)}
 
     new_values, added = {}, {}
@@ -112,7 +114,12 @@ def merge_video_annotations(dataset, results, annotations):
     if new_values:
         _report(0.95, "Writing %d frame(s)" % len(new_values))
         dataset.set_values(label_field, new_values, key_field="frames.id", validate=False)
-    results._update_id_map(label_field, added)
+    id_map = results.id_map.setdefault(label_field, {})
+    for sid, frames in added.items():  # FiftyOne's video id map: sample -> frame -> ids
+        for fid, label_ids in frames.items():
+            have = id_map.setdefault(sid, {}).get(fid) or []
+            ids = ([have] if isinstance(have, str) else list(have)) + label_ids
+            id_map[sid][fid] = ids[0] if len(ids) == 1 else ids
     return len(new_values)
 
 
