@@ -27,6 +27,7 @@ def test_video_tracks_load_and_panel_steps_frames(page, cvat_app_server, cvat_se
     loaded = app.execute("load_skeleton_annotation")
     assert loaded.error is None, loaded
     assert loaded.params["anno_key"] == "video_run"
+    app.close_prompt()  # the load's summary
     ds.reload()
     after = frame_tracks(ds)
     assert sorted(after) == [1, 2]
