@@ -173,6 +173,11 @@ def _progress(ctx):
 
 
 def _keypoint_fields(dataset):
+    if dataset.media_type == "video":  # a video's keypoints live on its frames
+        import fiftyone as fo
+
+        frames = dataset.get_frame_field_schema(embedded_doc_type=fo.Keypoints) or {}
+        return sorted("frames." + f for f in frames) or ["frames.keypoints"]
     return store.keypoint_fields(dataset, lists_only=True)
 
 

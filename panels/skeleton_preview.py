@@ -10,7 +10,11 @@ each event), the small settings live in panel state:
 ``field``, ``fields``, ``show_labels``, ``conf_threshold``, ``skeleton_only``,
 ``sample_id``, ``index`` (position in the view, ``None`` when unknown),
 ``count`` (view size), ``view_key`` (fingerprint of the view last shown),
-``skeleton_key`` (fingerprint of the skeleton last drawn).
+``skeleton_key`` (fingerprint of the skeleton last drawn); on videos
+(``frames.<field>``) also ``frame`` (frame number shown) and ``frame_count``.
+The panel steps through frames with its own buttons and follows the modal's
+frame when the App tells it one (selecting a label on a video frame in the
+modal sends its ``frame_number``).
 
 Panel data: ``image`` (the SVG data URI), ``summary`` (markdown, numbers and
 escaped label text only) and ``scene`` (:meth:`posekit.scene.Scene.to_json`
@@ -24,6 +28,7 @@ import fiftyone.operators.types as types
 
 from posekit.preview import fetch, preview, resolve_skeleton
 from posekit.skeleton_store import keypoint_fields
+from posekit.video_frames import fetch_frame, frame_fields, is_frame_field
 
 PANEL_NAME = "skeleton_preview"
 DEFAULT_THRESHOLD = 0.0
@@ -51,6 +56,8 @@ class SkeletonPreviewPanel(foo.Panel):
     def on_load(self, ctx):
         state = ctx.panel.state
         fields = keypoint_fields(ctx.dataset)
+        if ctx.dataset.media_type == "video":
+            fields = frame_fields(ctx.dataset) + fields
         field = state.field if state.field in fields else None
         ctx.panel.state.set(
             {
@@ -121,6 +128,33 @@ class SkeletonPreviewPanel(foo.Panel):
     def on_change_skeleton_only(self, ctx):
         self._set_option(ctx, "skeleton_only", bool(ctx.params.get("value")))
 
+    def on_change_selected_labels(self, ctx):
+        if self._loading(ctx):
+            return
+        state = ctx.panel.state
+        for label in ctx.selected_labels or []:
+            frame = label.get("frame_number")
+            if frame and label.get("sample_id") in (state.sample_id, ctx.current_sample):
+                if frame != state.frame or label.get("sample_id") != state.sample_id:
+                    self._show(ctx, sample_id=label["sample_id"], index=state.index,
+                               frame=int(frame))
+                return
+
+    def next_frame(self, ctx):
+        self._step_frame(ctx, +1)
+
+    def previous_frame(self, ctx):
+        self._step_frame(ctx, -1)
+
+    def _step_frame(self, ctx, delta):
+        state = ctx.panel.state
+        count = state.frame_count or 1
+        frame = min(max((state.frame or 1) + delta, 1), count)
+        if frame == state.frame:
+            return
+        state.frame = frame
+        self._redraw(ctx)
+
     def next_sample(self, ctx):
         self._step(ctx, +1)
 
@@ -157,19 +191,27 @@ class SkeletonPreviewPanel(foo.Panel):
         else:
             self._show(ctx, index=state.index or 0)
 
-    def _show(self, ctx, sample_id=None, index=None):
+    def _show(self, ctx, sample_id=None, index=None, frame=None):
         """Fetches one sample (by id, else by position in the view), draws it
         into panel data and records where it is in panel state."""
         state = ctx.panel.state
         field = state.field
         view = ctx.view
-        sample = None
-        if sample_id is not None:
-            sample = fetch(view, field, sample_id=sample_id)
-            if sample is None:
-                sample = fetch(ctx.dataset, field, sample_id=sample_id)
+        sample, frames = None, None
+        if is_frame_field(field):
+            # a new sample opens on its first frame; a redraw keeps the frame
+            if frame is None:
+                same = sample_id is not None and sample_id == state.sample_id
+                frame = (state.frame or 1) if same else 1
+            get = lambda coll, **kw: fetch_frame(coll, field, frame_number=frame, **kw)
         else:
-            sample = fetch(view, field, index=index or 0)
+            get = lambda coll, **kw: (fetch(coll, field, **kw), None)
+        if sample_id is not None:
+            sample, frames = get(view, sample_id=sample_id)
+            if sample is None:
+                sample, frames = get(ctx.dataset, sample_id=sample_id)
+        else:
+            sample, frames = get(view, index=index or 0)
         state.set(
             {
                 "sample_id": sample.id if sample is not None else None,
@@ -177,6 +219,8 @@ class SkeletonPreviewPanel(foo.Panel):
                 "count": view.count(),
                 "view_key": _view_key(ctx),
                 "skeleton_key": _skeleton_key(ctx.dataset, field),
+                "frame": min(frame or 1, frames) if frames else None,
+                "frame_count": frames,
             }
         )
         ctx.panel.data.set(
@@ -230,6 +274,14 @@ class SkeletonPreviewPanel(foo.Panel):
             else ("modal sample" if state.sample_id else "no sample")
         )
         bar.md(where, name="position")
+        if state.frame_count:
+            frames = panel.h_stack("frames", align_x="left", align_y="center", gap=2)
+            frames.btn("previous_frame", label="Previous frame", icon="skip_previous",
+                       on_click=self.previous_frame, disabled=(state.frame or 1) <= 1)
+            frames.btn("next_frame", label="Next frame", icon="skip_next",
+                       on_click=self.next_frame,
+                       disabled=(state.frame or 1) >= state.frame_count)
+            frames.md(f"frame {state.frame} / {state.frame_count}", name="frame_position")
 
         opts = panel.h_stack("options", align_x="left", align_y="center", gap=2)
         opts.bool(

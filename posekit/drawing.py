@@ -157,6 +157,16 @@ def render_svg(
             )
         out.append("</g>")
 
+    for t in scene.tracks:  # a video's track index, above the instance
+        x, y = np.asarray(t["xy"]) * s[:2]
+        fs = 11 * unit
+        out.append(
+            f"<text x='{_f(x)}' y='{_f(max(y - 2 * r, fs))}' font-size='{_f(fs)}' "
+            f"font-weight='bold' fill='#ffeb3b' stroke='#000' "
+            f"stroke-width='{_f(fs / 5)}' paint-order='stroke' "
+            f"data-track='{int(t['index'])}'>#{int(t['index'])}</text>"
+        )
+
     out.append(_legend(scene, w, unit, title))
     out.append("</svg>")
     return "".join(out)

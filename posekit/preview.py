@@ -80,6 +80,7 @@ def instances_of(value):
                 confidence=conf if isinstance(conf, list) else None,
                 occluded=occluded if isinstance(occluded, list) else None,
                 label=kp.get("label"),
+                index=kp.get("index"),
             )
         )
     return out

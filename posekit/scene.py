@@ -69,6 +69,7 @@ class Instance:
     confidence: list = None
     occluded: list = None
     label: str = None
+    index: int = None  # the FiftyOne track (``Keypoint.index``), videos
 
 
 @dataclass
@@ -96,6 +97,9 @@ class Scene:
     node_faded: np.ndarray
     counts: dict
     mismatched: list = dc_field(default_factory=list)
+    tracks: list = dc_field(default_factory=list)
+    """``[{"instance", "index", "xy"}]``: where each tracked instance's index
+    is written (above its top-left node)."""
 
     @property
     def group_colors(self):
@@ -139,6 +143,7 @@ class Scene:
             ],
             "counts": dict(self.counts),
             "mismatched": list(self.mismatched),
+            "tracks": [dict(t, xy=[round(v, decimals) for v in t["xy"]]) for t in self.tracks],
         }
 
 
@@ -231,6 +236,12 @@ def compute_scene(
         }
         for i in np.nonzero(lens != n_lab)[0]
     ] if n_lab else []  # no skeleton: nothing to disagree with
+    tracks = []
+    for i, inst in enumerate(instances):
+        if inst.index is not None and exists[i].any():
+            top_left = np.nanmin(xy[i][exists[i]], axis=0)
+            tracks.append({"instance": i, "index": int(inst.index),
+                           "xy": top_left.tolist()})
     return Scene(
         width=int(width),
         height=int(height),
@@ -247,6 +258,7 @@ def compute_scene(
         node_faded=faded[node_inst, node_idx],
         counts=counts,
         mismatched=mismatched,
+        tracks=tracks,
     )
 
 

@@ -33,6 +33,7 @@ class App:
         self.data = {}
         self.output = None
         self.requests = []
+        self.extra = {}  # more request params, e.g. ``selected_labels``
         self.panel = foo.get_operator(uri("skeleton_preview"))
 
     def call(self, method, current_sample=None, **params):
@@ -48,6 +49,7 @@ class App:
         }
         if self.view is not None:
             request["view"] = self.view._serialize()
+        request.update(self.extra)
         executor = Executor()
         ctx = ExecutionContext(request_params=request, executor=executor)
         self.panel.execute(ctx)

@@ -28,6 +28,7 @@ from .download import download_skeleton_annotations, forget_tasks, set_aside_gon
 from .plan import _check_points_upload, plan_skeleton_upload
 from .tls import SSL_VERIFY_ENV_VAR, parse_ssl_verify
 from .upload import upload_skeleton_samples
+from .video import download_video_skeletons, is_frame_field, upload_video_samples
 
 logger = logging.getLogger(__name__)
 
@@ -157,7 +158,7 @@ class PosekitCVATBackend(fouc.CVATBackend):
     @property
     def supported_media_types(self):
         if self.skeleton_mode:
-            return [fom.IMAGE]
+            return [fom.IMAGE, fom.VIDEO]
         return super().supported_media_types
 
     @property
@@ -207,7 +208,9 @@ class PosekitCVATBackend(fouc.CVATBackend):
             api = self.connect_to_api()
             api.require_write()
             leftovers.clean(api, dataset)
-            if plan is not None:
+            if plan is not None and plan["video"]:
+                results = upload_video_samples(api, samples, anno_key, self, plan)
+            elif plan is not None:
                 results = upload_skeleton_samples(api, samples, anno_key, self, plan)
             else:
                 results = _posekit_results(api.upload_samples(samples, anno_key, self))
@@ -242,6 +245,8 @@ class PosekitCVATBackend(fouc.CVATBackend):
             except Exception:
                 results.restore_tasks(force=True)  # a failed load changes nothing
                 raise
+        if is_frame_field(next(iter(self.config.label_schema or {}), None)):
+            return download_video_skeletons(api, results)
         return download_skeleton_annotations(api, results)
 
     @classmethod

@@ -102,10 +102,17 @@ def plan_skeleton_upload(samples, config):
     specs and whether the field exists.
     """
     label_field, info = _single_field(config)
-    if samples.media_type != fom.IMAGE:
-        raise ValueError("Skeleton mode supports image datasets only")
-    if isinstance(samples, _GENERATED_VIEWS):
-        raise ValueError("Skeleton mode needs a plain view of samples")
+    video = samples.media_type == fom.VIDEO
+    if video and not label_field.startswith("frames."):
+        raise ValueError(
+            "On videos, skeleton mode annotates a frame field: use "
+            "'frames.%s'" % label_field
+        )
+    if samples.media_type not in (fom.IMAGE, fom.VIDEO):
+        raise ValueError("Skeleton mode supports image and video datasets only")
+    if isinstance(samples, (FramesView, PatchesView)) or (
+            isinstance(samples, ClipsView) and not video):
+        raise ValueError("Skeleton mode needs a plain view of samples (or of clips)")
 
     skeleton = resolve_skeleton(samples, label_field, config.skeleton)
     validate_skeleton(skeleton)
@@ -133,6 +140,8 @@ def plan_skeleton_upload(samples, config):
                 "Field '%s' does not hold fo.Keypoints" % label_field
             )
         per_sample = samples.values("%s.keypoints.points" % label_field)
+        if video:  # one list per frame
+            per_sample = [kps for frames in per_sample for kps in frames or ()]
         too_long = [
             len(pts) for kps in per_sample if kps for pts in kps
             if pts is not None and len(pts) > num_nodes
@@ -168,6 +177,7 @@ def plan_skeleton_upload(samples, config):
         "occluded_name": occluded_name,
         "group_name": group_name,
         "existing": existing,
+        "video": video,
     }
 
 

@@ -9,6 +9,7 @@ from .. import fo_compat
 from .api import CVATError, safe_url
 from .backend import BACKEND_NAME, register_backend
 from .load import UNEXPECTED, load_run
+from .video_merge import load_video_run
 
 logger = logging.getLogger(__name__)
 
@@ -37,10 +38,13 @@ def validate_field_name(dataset, field):
 
     from posekit.skeleton_store import field_name_error
 
-    error = field_name_error(field)
+    video_field = isinstance(field, str) and field.startswith("frames.")
+    error = field_name_error(field[len("frames."):] if video_field else field)
     if error:
         raise ValueError(error)
-    if dataset.has_sample_field(field):
+    if video_field and dataset.media_type != "video":
+        raise ValueError("Only video datasets have frame fields ('%s')" % field)
+    if dataset.has_field(field):
         f = dataset.get_field(field)
         if getattr(f, "document_type", None) is not fo.Keypoints:
             raise ValueError("Field '%s' exists and does not hold fo.Keypoints" % field)
@@ -49,7 +53,7 @@ def validate_field_name(dataset, field):
 
 def default_classes(samples, label_field):
     """The field's distinct keypoint labels, or ``["person"]``."""
-    if samples.has_sample_field(label_field):
+    if samples.has_field(label_field):
         classes = [c for c in samples.distinct("%s.keypoints.label" % label_field) if c]
         if classes:
             return classes
@@ -173,7 +177,10 @@ def load_annotation(dataset, anno_key, dest_field=None, unexpected="keep",
     sample_ids = sorted({fd["sample_id"] for fmap in results.frame_id_map.values()
                          for fd in fmap.values()})
     before = _label_state(dataset, fields, sample_ids)
-    if getattr(results.config, "mode", None) == "skeleton":
+    video = str(next(iter(results.config.label_schema or {}), "")).startswith("frames.")
+    if getattr(results.config, "mode", None) == "skeleton" and video:
+        load_video_run(dataset, anno_key, results)
+    elif getattr(results.config, "mode", None) == "skeleton":
         load_run(dataset, anno_key, results, dest_field=dest_field, unexpected=unexpected)
     else:
         results.backend.save_run_results(dataset, anno_key, results)  # these credentials

@@ -204,7 +204,7 @@ class Normalizer:
             shape["points"] = []
         return _sorted(shape)
 
-    def _elements(self, elements, subs, frame, make):
+    def _elements(self, elements, subs, frame, make, require_all=True):
         if not isinstance(elements, list):
             raise _ItemError({"elements": ["Expected a list of items."]})
         out, seen = [], set()
@@ -238,7 +238,7 @@ class Normalizer:
         missing = set(subs) - seen
         if self.partial and not out and self.ctx.strict:
             raise _ItemError({"elements": ["at least one required for skeleton shape"]})
-        if missing and not self.partial:
+        if missing and not self.partial and require_all:  # tracks may leave nodes out
             raise _ItemError({"elements": [
                 "Skeleton must have one element per sublabel; missing sublabels "
                 + ", ".join(f"#{m}" for m in sorted(missing))]})
@@ -333,7 +333,7 @@ class Normalizer:
             elements = self._elements(
                 elements, subs, frame,
                 lambda el, sub_lid, sub_attrs, f: self._element_track(
-                    el, sub_lid, sub_attrs))
+                    el, sub_lid, sub_attrs), require_all=False)
         elif elements:
             raise _ItemError({"elements": ["Only skeleton tracks can have elements"]})
         track = {"attributes": attrs,
@@ -348,16 +348,17 @@ class Normalizer:
         attrs = _attributes(el, attr_ids, errors)
         if errors:
             raise _ItemError(errors)
-        shapes = self._tracked_shapes(el, attr_ids)
+        # an element's sub-track may be empty: CVAT serves such pieces itself
+        shapes = self._tracked_shapes(el, attr_ids, allow_empty=True)
         if any(s["type"] != "points" or len(s["points"]) != 2 for s in shapes):
             raise _ItemError({"shapes": ["Element keyframes are 'points' shapes with two coordinates"]})
         return {"attributes": attrs, "frame": frame, "group": group,
                 "id": self._id(el, "track"), "label_id": lid,
                 "shapes": shapes, "source": source}
 
-    def _tracked_shapes(self, item, attr_ids):
+    def _tracked_shapes(self, item, attr_ids, allow_empty=False):
         shapes = item.get("shapes")
-        if not isinstance(shapes, list) or not shapes:
+        if not isinstance(shapes, list) or not (shapes or allow_empty):
             raise _ItemError({"shapes": ["This field is required." if shapes is None else "A track needs at least one shape"]})
         out = []
         for i, s in enumerate(shapes):

@@ -9,7 +9,7 @@ request answers ``started`` (finished/expiry dates null) to the first
 """
 import threading
 
-from . import media
+from . import media, video
 from .httputil import HttpError
 from .render import request_json
 from .routes import ApiBase, Response, int_param, route
@@ -76,6 +76,8 @@ class DataRoutes(ApiBase):
             chunk = task["chunk_size"]
             if not 0 <= number * chunk < len(frames):
                 raise HttpError(400, {"detail": "The chunk number is out of range"})
+            if video.is_video_task(task):
+                return Response(200, frames.chunk(number, chunk), content_type="video/mp4")
             return Response(200, media.chunk_zip(frames, number, chunk), content_type="application/zip")
         raise HttpError(400, {"type": [f'"{kind}" is not a valid choice.']})
 

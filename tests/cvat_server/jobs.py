@@ -6,6 +6,7 @@ task's annotations are its parent jobs'.
 """
 from . import annotation_ops as ops
 from . import annotations as ann
+from . import video, video_tracks
 from .httputil import HttpError
 from .orgs import job_listed, request_context
 from .render import job_json
@@ -83,9 +84,12 @@ class JobRoutes(ApiBase):
             store = self.state.annotations.setdefault(("job", job["id"]), TaskAnnotations())
         else:
             store = self.state.annotations[task["id"]]
-        return self._annotations(req, task, store, job["start_frame"], job["stop_frame"])
+        return self._annotations(req, task, store, job["start_frame"], job["stop_frame"],
+                                 job if job.get("parent_job_id") is None else False)
 
-    def _annotations(self, req, task, store, start, stop):
+    def _annotations(self, req, task, store, start, stop, job=None):
+        if video.is_video_task(task) and job is not False:  # tracks per job
+            return video_tracks.handle(self, req, task, store, job)
         intervals = self.profile.intervals
         if req.method == "GET":
             text = ann.encode(*store.in_range(start, stop), intervals=intervals)

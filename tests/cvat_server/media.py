@@ -9,6 +9,7 @@ import zipfile
 
 from PIL import Image
 
+from . import video
 from .state import now
 
 DEFAULT_CHUNK_SIZE = 72
@@ -61,6 +62,15 @@ def attach_data(state, task, files, params):
     """Process an upload into frames and jobs (raises MediaError)."""
     if not files:
         raise MediaError("No media data found")
+    stamp = now()
+    task.update(chunks_updated_date=stamp, updated_date=stamp)
+    if any(video.is_video_name(name) for name, _ in files):
+        try:
+            video.attach_video(state, task, files, params,
+                               lambda start, stop: _new_job(state, task, start, stop, stamp))
+        except video.VideoError as e:
+            raise MediaError(str(e)) from None
+        return
     frames = read_frames(order_files(files, params))
     size = len(frames)
     seg = task["segment_size"] or size
@@ -74,22 +84,28 @@ def attach_data(state, task, files, params):
     )
     state.frames[task["id"]] = frames
     for start in range(0, size, seg):
-        jid = state.next_id("job")
-        state.jobs[jid] = {
-            "id": jid, "task_id": task["id"], "start_frame": start,
-            "stop_frame": min(start + seg, size) - 1, "assignee_id": None,
-            "assignee_updated_date": None, "stage": "annotation",
-            "state": "new", "created_date": stamp, "updated_date": stamp,
-        }
-        task["job_ids"].append(jid)
+        _new_job(state, task, start, min(start + seg, size) - 1, stamp)
     if task.get("consensus_replicas"):
         state.add_replica_jobs(task, task["consensus_replicas"])
+
+
+def _new_job(state, task, start, stop, stamp):
+    jid = state.next_id("job")
+    state.jobs[jid] = {
+        "id": jid, "task_id": task["id"], "start_frame": start,
+        "stop_frame": stop, "assignee_id": None,
+        "assignee_updated_date": None, "stage": "annotation",
+        "state": "new", "created_date": stamp, "updated_date": stamp,
+    }
+    task["job_ids"].append(jid)
 
 
 def data_meta(task, frames, start=None, stop=None):
     """The body of GET /api/tasks/{id}/data/meta (or a job's, with a range)."""
     start = 0 if start is None else start
     stop = len(frames) - 1 if stop is None else stop
+    if video.is_video_task(task):
+        return video.data_meta(task, frames, start, stop)
     return {
         "chunk_size": task["chunk_size"],
         "chunks_updated_date": task["chunks_updated_date"],

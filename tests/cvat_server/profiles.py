@@ -36,6 +36,11 @@ class Profile:
         self.personal_context_hides_labels = features.pop("personal_context_hides_labels", True)
         # GET /api/organizations/{id} by a non-member: 403 (else 404)
         self.org_forbidden_status = features.pop("org_forbidden_status", 404)
+        # video tasks: an element whose job piece is empty is kept with
+        # ``shapes: []`` (2.23.1) or dropped (2.73)
+        self.video_keeps_empty_elements = features.pop("video_keeps_empty_elements", True)
+        # a one-job video task reports the default overlap 5 (2.23.1) or 0
+        self.single_job_overlap = features.pop("single_job_overlap", True)
         if features:
             raise TypeError("unknown profile features: %s" % sorted(features))
 
@@ -65,7 +70,8 @@ PROFILES = {
     "2.73.0": Profile(
         "2.73.0", access_tokens=True, scores=True, intervals=True,
         strict_ids=True, consensus_fields=True, org_forbidden_status=403,
-        personal_context_hides_labels=False,
+        personal_context_hides_labels=False, video_keeps_empty_elements=False,
+        single_job_overlap=False,
     ),
 }
 

@@ -116,8 +116,8 @@ def task_json(state, t, base):
         out.update(
             data=t["data"],
             data_chunk_size=t["chunk_size"],
-            data_compressed_chunk_type="imageset",
-            data_original_chunk_type="imageset",
+            data_compressed_chunk_type=t.get("chunk_type", "imageset"),
+            data_original_chunk_type=t.get("chunk_type", "imageset"),
             image_quality=t["image_quality"],
             size=t["size"],
         )
@@ -134,8 +134,8 @@ def job_json(state, j, base):
         "bug_tracker": task["bug_tracker"] or None,
         "created_date": j["created_date"],
         "data_chunk_size": task["chunk_size"],
-        "data_compressed_chunk_type": "imageset",
-        "data_original_chunk_type": "imageset",
+        "data_compressed_chunk_type": task.get("chunk_type", "imageset"),
+        "data_original_chunk_type": task.get("chunk_type", "imageset"),
         "dimension": "2d",
         "frame_count": j["stop_frame"] - j["start_frame"] + 1,
         "guide_id": None,

@@ -45,6 +45,7 @@ class TaskAnnotations:
         self.shapes = {}  # frame -> list of shape dicts
         self.tags = {}  # frame -> list of tag dicts
         self.tracks = []  # list of track dicts
+        self.track_jobs = {}  # video tasks: track id -> the job holding it
 
     def in_range(self, start, stop):
         """(tags, shapes, tracks) lists for frames start..stop inclusive."""
