@@ -12,6 +12,7 @@ from posekit.qa.matching import IOU_THRS
 from posekit.qa import compare as qc
 from posekit.qa.report import agreement_markdown, to_markdown
 
+from ._annotation_forms import _progress
 from ._datasets import own_dataset
 
 PLUGIN = "@posekit/skeletons"
@@ -30,16 +31,6 @@ def _dropdown(inputs, name, choices, default, label, required=True, none=None):
         view.add_choice(c, label=c)
     return inputs.enum(name, view.values(), default=default, required=required,
                        label=label, view=view)
-
-
-def _progress(ctx):
-    def report(fraction, label):
-        try:
-            ctx.set_progress(progress=fraction, label=label)
-        except Exception:
-            pass
-
-    return report
 
 
 def _on(dataset, view):

@@ -35,6 +35,23 @@ def parse_value(value, attr_type=None):
     return value
 
 
+def shape_attributes(shape, label_spec):
+    """``(label_id or None, {name: value})`` of a CVAT shape's attributes;
+    ``label_spec`` maps spec ids to ``(name, input_type)``. ``label_id`` is
+    the attribute posekit (like FiftyOne) uses to carry the FiftyOne label id."""
+    label_id, attrs = None, {}
+    for a in (shape or {}).get("attributes") or []:
+        name, itype = label_spec.get(a.get("spec_id"), (None, None))
+        if name == "label_id":
+            label_id = a.get("value")
+        elif name is not None:
+            value = parse_value(a.get("value"), attr_type=itype)
+            if itype == "checkbox" and isinstance(value, str):
+                value = value.lower() == "true"
+            attrs[name] = value
+    return label_id, attrs
+
+
 def to_cvat_attributes(attributes):
     """CVAT attribute specs for a FiftyOne label schema's ``attributes``.
 

@@ -19,7 +19,7 @@ from bson import ObjectId
 import fiftyone as fo
 
 from . import convert, svg
-from .attributes import parse_value
+from .attributes import shape_attributes
 from .plan import _class_names, _single_field
 from .progress import report as _report
 
@@ -62,17 +62,7 @@ def _parse_job(body, task_id, context, frame_map, node_attr, occluded_name, seen
     points, occluded = convert.skeleton_arrays(shapes, orders, sizes)
     scores = convert.skeleton_scores(shapes, orders)
     for i, shape in enumerate(shapes):
-        label_spec = specs[shape["label_id"]]
-        attrs, label_id = {}, None
-        for a in shape.get("attributes") or []:
-            name, itype = label_spec.get(a.get("spec_id"), (None, None))
-            if name == "label_id":
-                label_id = a.get("value")
-            elif name is not None:
-                value = parse_value(a.get("value"), attr_type=itype)
-                if itype == "checkbox" and isinstance(value, str):
-                    value = value.lower() == "true"
-                attrs[name] = value
+        label_id, attrs = shape_attributes(shape, specs[shape["label_id"]])
         if not (label_id and ObjectId.is_valid(label_id)) or label_id in seen_ids:
             label_id = _stable_id(task_id, shape.get("id") or i)
         seen_ids.add(label_id)

@@ -23,7 +23,7 @@ from fiftyone.core.clips import ClipsView
 from posekit import fo_compat
 
 from . import convert, svg, tracks
-from .attributes import parse_value
+from .attributes import shape_attributes
 from .progress import report as _report
 
 logger = logging.getLogger(__name__)
@@ -163,21 +163,6 @@ def sample_annotations(frame_docs, frame_size, num_frames, labels, attributes_of
 # -- download ----------------------------------------------------------------
 
 
-def _attr_values(shape, label_spec):
-    """``(label_id or None, {name: value})`` of a parent shape's attributes."""
-    label_id, attrs = None, {}
-    for a in (shape or {}).get("attributes") or []:
-        name, itype = label_spec.get(a.get("spec_id"), (None, None))
-        if name == "label_id":
-            label_id = a.get("value")
-        elif name is not None:
-            value = parse_value(a.get("value"), attr_type=itype)
-            if itype == "checkbox" and isinstance(value, str):
-                value = value.lower() == "true"
-            attrs[name] = value
-    return label_id, attrs
-
-
 def _stable_id(task_id, track_id, frame):
     key = (int(track_id or 0) * 100003 + int(frame)) % 2**64
     return str(ObjectId("%08x%016x" % (int(task_id) % 2**32, key)))
@@ -217,7 +202,7 @@ def task_keypoints(task_id, job_bodies, context, frame_map, node_attr, seen_ids)
             key = track.keyframes.get(frame)
             label_id = None
             if key is not None:
-                label_id, attrs = _attr_values(key, spec)
+                label_id, attrs = shape_attributes(key, spec)
             if not (label_id and ObjectId.is_valid(label_id)) or label_id in seen_ids:
                 label_id = _stable_id(task_id, track.track_ids[0], frame)
             seen_ids.add(label_id)
@@ -231,7 +216,7 @@ def task_keypoints(task_id, job_bodies, context, frame_map, node_attr, seen_ids)
         sizes = {s["frame"]: size for s in shapes}
         points, occluded = convert.skeleton_arrays(shapes, orders, sizes)
         for i, shape in enumerate(shapes):
-            label_id, attrs = _attr_values(shape, specs[shape["label_id"]])
+            label_id, attrs = shape_attributes(shape, specs[shape["label_id"]])
             if not (label_id and ObjectId.is_valid(label_id)) or label_id in seen_ids:
                 label_id = _stable_id(task_id, -1 - int(shape.get("id") or i), shape["frame"])
             seen_ids.add(label_id)
