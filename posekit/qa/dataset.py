@@ -212,7 +212,11 @@ def write_labels(samples, sample_ids, columns, sample_columns, types):
         for attr in cols:
             path = f"{field}.keypoints.{attr}"
             if ds.get_field(path) is None:
-                ds.add_sample_field(path, types[attr])
+                kind = types[attr]  # a field class, or (ListField, subfield)
+                if isinstance(kind, tuple):
+                    ds.add_sample_field(path, kind[0], subfield=kind[1])
+                else:
+                    ds.add_sample_field(path, kind)
     for name in sample_columns:
         if ds.get_field(name) is None:
             ds.add_sample_field(name, types[name])

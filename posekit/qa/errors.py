@@ -25,6 +25,10 @@ from posekit.qa.oks import EPS
 CLASSES = ["good", "jitter", "inversion", "swap", "miss"]
 GOOD, JITTER, INVERSION, SWAP, MISS = range(5)
 ERRORS = CLASSES[1:]
+KEYPOINT_SUFFIX = "_classes"
+"""``<eval_key>_classes``: per true-positive prediction label, its keypoints'
+class names (:data:`UNSCORED` where the ground truth has no visible point)."""
+UNSCORED = "unscored"
 
 
 def flip_index(labels, flip_pairs):

@@ -127,8 +127,8 @@ def _register(samples, method, key, errors):
     method.register_run(samples, key, cleanup=not same)
     if same and not errors:
         ds = fo_compat.root_dataset(samples)
-        for name in qe.ERRORS:
-            path = f"{method.config.pred_field}.keypoints.{key}_{name}"
+        for suffix in [f"_{n}" for n in qe.ERRORS] + [qe.KEYPOINT_SUFFIX]:
+            path = f"{method.config.pred_field}.keypoints.{key}{suffix}"
             if ds.get_field(path) is not None:
                 ds.delete_sample_field(path)
 
@@ -199,6 +199,14 @@ def _write(samples, sample_ids, ev, gt_t, dt_t, n_gt_kp, key, iou,
             np.add.at(per, d_rows, (cls == i).sum(axis=1))
             pred_cols[f"{key}_{name}"] = per.tolist()
             types[f"{key}_{name}"] = fo.IntField
+        # per keypoint, for the panel's comparison overlay: the class names
+        # of a true positive analysed against the ground truth it matched
+        per_kp = [None] * len(dt_ids)
+        for d, g, row in zip(d_rows.tolist(), err["_rows"][1].tolist(), cls):
+            if d_out[d] == "tp" and d_match[d] == g:
+                per_kp[d] = [qe.CLASSES[c] if c >= 0 else qe.UNSCORED for c in row]
+        pred_cols[f"{key}{qe.KEYPOINT_SUFFIX}"] = per_kp
+        types[f"{key}{qe.KEYPOINT_SUFFIX}"] = (fo.ListField, fo.StringField)
     n = len(sample_ids)
     counts = {
         f"{key}_tp": np.bincount(dt_t.sample_pos[d_out == "tp"], minlength=n),

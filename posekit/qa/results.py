@@ -11,7 +11,7 @@ from posekit.qa.report import to_markdown
 
 METHOD = "posekit-coco-oks"
 LABEL_SUFFIXES = ("", "_id", "_oks")
-ERROR_SUFFIXES = tuple(f"_{c}" for c in qe.ERRORS)
+ERROR_SUFFIXES = tuple(f"_{c}" for c in qe.ERRORS) + (qe.KEYPOINT_SUFFIX,)
 
 
 class PoseEvaluationConfig(foe.EvaluationMethodConfig):
