@@ -14,7 +14,10 @@ from xml.sax.saxutils import escape
 import numpy as np
 from PIL import Image, ImageOps
 
-from posekit.scene import MISMATCH_COLOR, OCCLUDED, SIDE_COLORS, compute_scene
+from posekit.scene import (
+    ERROR_COLORS, GT_COLOR, MISMATCH_COLOR, OCCLUDED, SIDE_COLORS,
+    UNCLASSIFIED_COLOR, compute_scene,
+)
 
 MAX_SIDE = 1024
 """Longest side, in pixels, of the image sent to the browser."""
@@ -77,7 +80,7 @@ def _f(v):
 
 def render_svg(
     scene, image_jpeg=None, display_size=None, show_labels=False,
-    title=None, background="#202020",
+    title=None, background="#202020", comparison=None,
 ):
     """The scene as SVG text: the image (embedded JPEG) under the edges and
     nodes, node labels as escaped ``<text>`` when ``show_labels``, a legend.
@@ -85,7 +88,11 @@ def render_svg(
     Drawing happens in display pixels (``display_size``, default the scene's
     size); visible nodes are filled, occluded nodes hollow and dashed,
     low-confidence nodes faded; node fill tells left / right / center;
-    mismatched instances get a red dashed box.
+    mismatched instances get a red dashed box. A ``comparison``
+    (:class:`posekit.scene.Comparison`) adds the ground-truth nodes (white
+    squares), a thin line per matched predicted node to its ground-truth
+    node coloured by error class, and dashed boxes on false positives and
+    missed ground truth.
     """
     w, h = display_size or (scene.width, scene.height)
     s = np.array([w / scene.width, h / scene.height] * 2)
@@ -115,6 +122,8 @@ def render_svg(
                 "stroke-linecap='round' fill='none'/>"
             )
 
+    if comparison is not None:
+        out.append(_comparison_under(comparison, s, r, sw))
     nodes = scene.nodes * s[:2]
     for (x, y), state, side, faded in zip(
         nodes.tolist(), scene.node_state, scene.node_side, scene.node_faded
@@ -143,6 +152,8 @@ def render_svg(
                 f"stroke-width='{_f(sw)}' stroke-dasharray='{_f(4 * unit)}'/>"
             )
 
+    if comparison is not None:
+        out.append(_comparison_boxes(comparison, s, r, sw, unit))
     if show_labels and len(nodes):
         fs = 9 * unit
         out.append(
@@ -167,12 +178,57 @@ def render_svg(
             f"data-track='{int(t['index'])}'>#{int(t['index'])}</text>"
         )
 
-    out.append(_legend(scene, w, unit, title))
+    out.append(_legend(scene, w, unit, title, comparison))
     out.append("</svg>")
     return "".join(out)
 
 
-def _legend(scene, w, unit, title):
+def _comparison_under(cmp, s, r, sw):
+    """Ground-truth nodes, then the error lines (under the predicted nodes)."""
+    out = []
+    q = r * 0.8
+    d = "".join(f"M{_f(x - q)} {_f(y - q)}h{_f(2 * q)}v{_f(2 * q)}h{_f(-2 * q)}z"
+                for x, y in (cmp.gt_nodes * s[:2]).tolist())
+    if d:
+        out.append(f"<path d='{d}' fill='none' stroke='{GT_COLOR}' "
+                   f"stroke-width='{_f(sw * 0.6)}' data-kind='gt'/>")
+    lines = (cmp.lines * s).tolist()
+    for name, color in list(ERROR_COLORS.items()) + [(None, UNCLASSIFIED_COLOR)]:
+        d = "".join(f"M{_f(a)} {_f(b)}L{_f(c)} {_f(e)}"
+                    for (a, b, c, e), k in zip(lines, cmp.line_class) if k == name)
+        if d:
+            out.append(f"<path d='{d}' stroke='{color}' stroke-width='{_f(sw * 0.6)}' "
+                       f"fill='none' data-class='{name or 'unclassified'}'/>")
+    return "".join(out)
+
+
+def _comparison_boxes(cmp, s, r, sw, unit):
+    out = []
+    for kind, boxes, color in (("fp", cmp.fp, MISMATCH_COLOR), ("fn", cmp.fn, GT_COLOR)):
+        for x0, y0, x1, y1 in boxes:
+            (x0, y0), (x1, y1) = np.array([x0, y0]) * s[:2] - 2 * r, np.array([x1, y1]) * s[:2] + 2 * r
+            out.append(
+                f"<rect x='{_f(x0)}' y='{_f(y0)}' width='{_f(x1 - x0)}' "
+                f"height='{_f(y1 - y0)}' fill='none' stroke='{color}' "
+                f"stroke-width='{_f(sw)}' stroke-dasharray='{_f(2 * unit)}' "
+                f"data-outcome='{kind}'/>"
+            )
+    return "".join(out)
+
+
+def _comparison_rows(cmp):
+    rows = [("gt", "ground truth")]
+    rows += [(ERROR_COLORS[c], c) for c in cmp.classes]
+    if None in cmp.line_class:
+        rows.append((UNCLASSIFIED_COLOR, "unclassified"))
+    if cmp.fp:
+        rows.append(("box:" + MISMATCH_COLOR, "false positive"))
+    if cmp.fn:
+        rows.append(("box:" + GT_COLOR, "missed (fn)"))
+    return rows
+
+
+def _legend(scene, w, unit, title, comparison=None):
     fs = 9 * unit
     line = fs * 1.35
     rows = [(None, escape(str(title)))] if title else []
@@ -185,6 +241,8 @@ def _legend(scene, w, unit, title):
     ]
     if scene.mismatched:
         rows.append(("mismatch", "count mismatch"))
+    if comparison is not None:
+        rows += _comparison_rows(comparison)
     width = fs * (2.5 + 0.6 * max(len(t) for _, t in rows))
     height = line * len(rows) + fs * 0.6
     x0 = w - width - fs * 0.5
@@ -209,6 +267,18 @@ def _legend(scene, w, unit, title):
                 f"r='{_f(fs * 0.35)}' fill='none' stroke='#fff' "
                 f"stroke-dasharray='{_f(fs * 0.25)}'/>"
             )
+        elif kind == "gt":
+            out.append(
+                f"<rect x='{_f(sx + fs * 0.2)}' y='{_f(y - fs * 0.65)}' "
+                f"width='{_f(fs * 0.6)}' height='{_f(fs * 0.6)}' fill='none' "
+                f"stroke='{GT_COLOR}'/>"
+            )
+        elif kind.startswith("box:"):
+            out.append(
+                f"<rect x='{_f(sx)}' y='{_f(y - fs * 0.75)}' width='{_f(fs)}' "
+                f"height='{_f(fs * 0.8)}' fill='none' stroke='{kind[4:]}' "
+                "stroke-dasharray='2'/>"
+            )
         elif kind == "mismatch":
             out.append(
                 f"<rect x='{_f(sx)}' y='{_f(y - fs * 0.75)}' width='{_f(fs)}' "
@@ -228,6 +298,7 @@ def _legend(scene, w, unit, title):
 def render_preview(
     path, instances, labels, edge_groups, flip_pairs=None, show_labels=False,
     conf_threshold=0.0, max_side=MAX_SIDE, payload_budget=PAYLOAD_BUDGET,
+    comparison=None,
 ):
     """The drawing of one image: ``(data_uri, scene, display_size)``.
 
@@ -241,10 +312,11 @@ def render_preview(
     )
     k = min(1.0, max_side / max(w, h))
     guess = (max(1, round(w * k)), max(1, round(h * k)))
-    overlay = len(svg_data_uri(render_svg(scene, b"", guess, show_labels)))
+    overlay = len(svg_data_uri(
+        render_svg(scene, b"", guess, show_labels, comparison=comparison)))
     budget = max((payload_budget - overlay - 64) * 3 // 4, 4_000)
     jpeg, display = display_jpeg(path, max_side, budget)
-    svg = render_svg(scene, jpeg, display, show_labels)
+    svg = render_svg(scene, jpeg, display, show_labels, comparison=comparison)
     return svg_data_uri(svg), scene, display
 
 

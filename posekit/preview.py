@@ -86,11 +86,52 @@ def instances_of(value):
     return out
 
 
+def comparison_runs(dataset):
+    """The posekit pose evaluation runs of ``dataset`` (keys), for "Compare
+    with"; other kinds of evaluation are not listed."""
+    from posekit.qa.views import pose_runs
+
+    return pose_runs(dataset) if dataset is not None else []
+
+
+def comparison_fields(dataset, eval_key):
+    """``(pred_field, gt_field)`` of the pose evaluation ``eval_key``, or
+    ``None`` when it is not one (anymore)."""
+    if not eval_key or eval_key not in comparison_runs(dataset):
+        return None
+    config = dataset.get_evaluation_info(eval_key).config
+    return config.pred_field, config.gt_field
+
+
+def comparison_of(dataset, sample, eval_key, width, height):
+    """The :class:`posekit.scene.Comparison` of ``sample`` (its ``value`` is
+    the run's prediction field) from what the run stored on the labels:
+    ``<key>`` (tp/fp/fn), ``<key>_id`` (matched ground truth) and
+    ``<key>_classes`` (per-keypoint error classes). Nothing is re-evaluated."""
+    from posekit.qa.errors import KEYPOINT_SUFFIX
+
+    _, gt_field = comparison_fields(dataset, eval_key)
+    gt_value = fo_compat.raw_values(dataset.select(sample.id), [gt_field])[0]
+    gt = (gt_value[0] or {}).get("keypoints") or [] if gt_value else []
+    pos = {str(kp.get("_id")): i for i, kp in enumerate(gt)}
+    pred = (sample.value or {}).get("keypoints") or []
+    return pk_scene.compute_comparison(
+        width, height,
+        [(kp.get("points"), kp.get(eval_key)) for kp in gt],
+        [(kp.get("points"), kp.get(eval_key), pos.get(kp.get(f"{eval_key}_id")),
+          kp.get(f"{eval_key}{KEYPOINT_SUFFIX}")) for kp in pred],
+    )
+
+
 def preview(
     dataset, sample, field, show_labels=False, conf_threshold=0.0,
-    skeleton_only=False,
+    skeleton_only=False, compare=None,
 ):
-    """The panel data for one sample: ``image``, ``summary``, ``scene``."""
+    """The panel data for one sample: ``image``, ``summary``, ``scene``.
+
+    ``compare``: a pose evaluation key (``field`` is then its prediction
+    field): the ground truth and the error lines are drawn too, and
+    ``scene["comparison"]`` describes them."""
     skeleton = skeleton_for_drawing(dataset, field)
     labels, groups, flips = skeleton or ([], [], None)
     if skeleton_only:
@@ -108,10 +149,17 @@ def preview(
 
     instances = instances_of(sample.value)
     notes = [] if skeleton else ["No skeleton: nodes only."]
+    cmp = None
+    if compare and comparison_fields(dataset, compare) is None:
+        compare = None
     try:
+        if compare:
+            w, h = drawing.image_size(sample.filepath)
+            cmp = comparison_of(dataset, sample, compare, w, h)
         uri, scene, display = drawing.render_preview(
             sample.filepath, instances, labels, groups, flips,
             show_labels=show_labels, conf_threshold=conf_threshold,
+            comparison=cmp,
         )
     except (OSError, ValueError) as e:
         w, h = sample.width or 1000, sample.height or 1000
@@ -121,12 +169,25 @@ def preview(
         scene = pk_scene.compute_scene(
             w, h, instances, labels, groups, flips, conf_threshold
         )
+        if compare:
+            cmp = comparison_of(dataset, sample, compare, w, h)
         display = _fit((w, h))
-        uri = drawing.svg_data_uri(
-            drawing.render_svg(scene, None, display, show_labels=show_labels)
-        )
+        uri = drawing.svg_data_uri(drawing.render_svg(
+            scene, None, display, show_labels=show_labels, comparison=cmp))
     summary = _summary(scene, conf_threshold, notes)
-    return _data(scene, uri, sample.id, field, display, summary)
+    if cmp is not None:
+        summary += "\n\n" + _comparison_summary(compare, cmp)
+    out = _data(scene, uri, sample.id, field, display, summary)
+    if cmp is not None:
+        out["scene"]["comparison"] = dict(cmp.to_json(), eval_key=compare)
+    return out
+
+
+def _comparison_summary(key, cmp):
+    parts = [f"{md_escape(c)}: {n}" for c, n in cmp.to_json()["classes"].items()]
+    return (f"**Compared with {md_escape(key)}:** "
+            + (" · ".join(parts) or "no matched keypoints")
+            + f" · **false positives:** {len(cmp.fp)} · **missed:** {len(cmp.fn)}")
 
 
 def skeleton_drawing(labels, edge_groups, flip_pairs=None, background="#202020", kept=()):

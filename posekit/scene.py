@@ -20,6 +20,15 @@ PALETTE = [
 ]
 SIDE_COLORS = {"left": "#1e90ff", "right": "#ff8c00", "center": "#ffffff"}
 MISMATCH_COLOR = "#ff0000"
+ERROR_COLORS = {
+    "good": "#00e676", "jitter": "#ffd600", "inversion": "#d500f9",
+    "swap": "#00b0ff", "miss": "#ff1744",
+}
+"""The comparison overlay's line colour per keypoint error class
+(:data:`posekit.qa.errors.CLASSES`); ``None`` (unclassified) draws grey."""
+UNCLASSIFIED_COLOR = "#9e9e9e"
+GT_COLOR = "#ffffff"
+"""Ground-truth nodes and missed (fn) ground truth in the comparison."""
 VISIBLE, OCCLUDED = "visible", "occluded"
 
 
@@ -273,4 +282,72 @@ def layout_scene(layout, labels, edge_groups, flip_pairs=None, size=400, legend=
     inst = Instance(points=rel.tolist(), label="skeleton")
     return compute_scene(
         size + legend, size, [inst], labels, edge_groups, flip_pairs
+    )
+
+
+@dataclass
+class Comparison:
+    """Ground truth vs prediction, in image pixels: ``gt_nodes`` ``(G, 2)``;
+    ``lines`` ``(L, 4)`` from each matched predicted node to its ground-truth
+    node with ``line_class`` (error class name or ``None``); ``fp`` and ``fn``
+    are the boxes ``[x0, y0, x1, y1]`` of unmatched predictions and missed
+    ground truth."""
+
+    gt_nodes: np.ndarray
+    lines: np.ndarray
+    line_class: list
+    fp: list
+    fn: list
+
+    @property
+    def classes(self):
+        """The error classes drawn, in :data:`ERROR_COLORS` order."""
+        seen = set(self.line_class)
+        return [c for c in ERROR_COLORS if c in seen]
+
+    def to_json(self, decimals=1):
+        return {
+            "gt_nodes": np.round(self.gt_nodes, decimals).tolist(),
+            "lines": [[*xy, c] for xy, c in
+                      zip(np.round(self.lines, decimals).tolist(), self.line_class)],
+            "fp": len(self.fp), "fn": len(self.fn),
+            "classes": {c: self.line_class.count(c) for c in self.classes},
+        }
+
+
+def _pixels(points, width, height):
+    p = np.asarray(points or [], dtype=float).reshape(-1, 2) * (width, height)
+    return p, ~np.isnan(p).any(axis=1)
+
+
+def _box(p, ok):
+    return np.r_[p[ok].min(axis=0), p[ok].max(axis=0)].tolist() if ok.any() else None
+
+
+def compute_comparison(width, height, gt, pred):
+    """``gt``: ``[(points, outcome)]``; ``pred``: ``[(points, outcome,
+    matched gt position or None, classes or None)]`` (relative points, NaN =
+    missing). A line joins each existing predicted node of a true positive to
+    the existing ground-truth node of the same index."""
+    gt_px = [_pixels(p, width, height) for p, _ in gt]
+    nodes = [p[ok] for p, ok in gt_px]
+    lines, line_class, fp, fn = [], [], [], []
+    for (p, ok), (_, outcome) in zip(gt_px, gt):
+        if outcome == "fn" and _box(p, ok):
+            fn.append(_box(p, ok))
+    for points, outcome, g, classes in pred:
+        p, ok = _pixels(points, width, height)
+        if outcome == "fp" and _box(p, ok):
+            fp.append(_box(p, ok))
+        if outcome != "tp" or g is None:
+            continue
+        q, qok = gt_px[g]
+        for k in np.nonzero(ok[: len(q)] & qok[: len(p)])[0]:
+            lines.append([*p[k], *q[k]])
+            c = classes[k] if classes and k < len(classes) else None
+            line_class.append(c if c in ERROR_COLORS else None)
+    return Comparison(
+        gt_nodes=np.concatenate(nodes) if nodes else np.zeros((0, 2)),
+        lines=np.asarray(lines, dtype=float).reshape(-1, 4),
+        line_class=line_class, fp=fp, fn=fn,
     )
