@@ -10,7 +10,9 @@ each event), the small settings live in panel state:
 ``field``, ``fields``, ``show_labels``, ``conf_threshold``, ``skeleton_only``,
 ``sample_id``, ``index`` (position in the view, ``None`` when unknown),
 ``count`` (view size), ``view_key`` (fingerprint of the view last shown),
-``skeleton_key`` (fingerprint of the skeleton last drawn); on videos
+``skeleton_key`` (fingerprint of the skeleton last drawn), ``compare``
+(the pose evaluation key compared with, or ``None``) and ``compare_runs``
+(posekit's pose evaluations of the dataset); on videos
 (``frames.<field>``) also ``frame`` (frame number shown) and ``frame_count``.
 The panel steps through frames with its own buttons and follows the modal's
 frame when the App tells it one (selecting a label on a video frame in the
@@ -26,12 +28,15 @@ import json
 import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
-from posekit.preview import fetch, preview, resolve_skeleton
+from posekit.preview import (
+    comparison_fields, comparison_runs, fetch, preview, resolve_skeleton,
+)
 from posekit.skeleton_store import keypoint_fields
 from posekit.video_frames import fetch_frame, frame_fields, is_frame_field
 
 PANEL_NAME = "skeleton_preview"
 DEFAULT_THRESHOLD = 0.0
+NO_COMPARISON = "-"  # the "Compare with" choice of no run (not a valid key)
 
 
 class SkeletonPreviewPanel(foo.Panel):
@@ -66,6 +71,7 @@ class SkeletonPreviewPanel(foo.Panel):
                 "show_labels": bool(state.show_labels),
                 "conf_threshold": float(state.conf_threshold or DEFAULT_THRESHOLD),
                 "skeleton_only": bool(state.skeleton_only),
+                "compare": state.compare,
             }
         )
         if ctx.current_sample:
@@ -127,6 +133,14 @@ class SkeletonPreviewPanel(foo.Panel):
 
     def on_change_skeleton_only(self, ctx):
         self._set_option(ctx, "skeleton_only", bool(ctx.params.get("value")))
+
+    def on_change_compare(self, ctx):
+        key = ctx.params.get("value")
+        key = None if key in (None, "", NO_COMPARISON) else key
+        if key is not None and key not in comparison_runs(ctx.dataset):
+            ctx.ops.notify(f"{key!r} is not a pose evaluation", variant="error")
+            return
+        self._set_option(ctx, "compare", key)
 
     def on_change_selected_labels(self, ctx):
         if self._loading(ctx):
@@ -198,6 +212,11 @@ class SkeletonPreviewPanel(foo.Panel):
         field = state.field
         view = ctx.view
         sample, frames = None, None
+        runs = comparison_runs(ctx.dataset)
+        compare = state.compare if state.compare in runs else None
+        fields = comparison_fields(ctx.dataset, compare)
+        if fields is not None:
+            field = fields[0]  # the run's predictions, over its ground truth
         if is_frame_field(field):
             # a new sample opens on its first frame; a redraw keeps the frame
             if frame is None:
@@ -221,6 +240,8 @@ class SkeletonPreviewPanel(foo.Panel):
                 "skeleton_key": _skeleton_key(ctx.dataset, field),
                 "frame": min(frame or 1, frames) if frames else None,
                 "frame_count": frames,
+                "compare": compare,
+                "compare_runs": runs,
             }
         )
         ctx.panel.data.set(
@@ -231,6 +252,7 @@ class SkeletonPreviewPanel(foo.Panel):
                 show_labels=bool(state.show_labels),
                 conf_threshold=float(state.conf_threshold or 0.0),
                 skeleton_only=bool(state.skeleton_only),
+                compare=compare,
             )
         )
         return sample
@@ -298,6 +320,20 @@ class SkeletonPreviewPanel(foo.Panel):
             view=types.SwitchView(),
             on_change=self.on_change_skeleton_only,
         )
+        runs = state.compare_runs or []
+        if runs:  # posekit's pose evaluations only; none: no option
+            choices = types.DropdownView()
+            choices.add_choice(NO_COMPARISON, label="No comparison")
+            for key in runs:
+                choices.add_choice(key, label=key)
+            opts.enum(
+                "compare",
+                [NO_COMPARISON] + list(runs),
+                label="Compare with",
+                default=state.compare or NO_COMPARISON,
+                view=choices,
+                on_change=self.on_change_compare,
+            )
         threshold = panel.v_stack("threshold", width=100, gap=0)
         # A label of its own: the slider's value bubble covers a slider label
         threshold.md(
