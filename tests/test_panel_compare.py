@@ -89,6 +89,9 @@ def test_evaluation_stores_per_keypoint_classes(planted):
     assert b.ev_classes[NOSE] == "swap"
     assert a.ev_classes.count("good") == 14 and b.ev_classes.count("good") == 16
     assert fp.ev_classes is None
+    assert planted.get_field("pred.keypoints.ev_classes") is not None
+    planted.delete_evaluation("ev")  # the run's cleanup removes them too
+    assert planted.get_field("pred.keypoints.ev_classes") is None
 
 
 def test_compare_draws_a_line_per_predicted_node_coloured_by_class(planted):
