@@ -93,7 +93,8 @@ def test_url_userinfo_never_shows_nor_is_stored(demo_dataset, cvat_server, monke
     monkeypatch.setenv("FIFTYONE_CVAT_URL", "http://alice:s3cret-pw@%s" % host)
     tag_two(ds)
     text = form_text("request_skeleton_annotation", ds, params=request_params("u1"))
-    assert "s3cret-pw" not in text and "alice" not in text and host in text
+    shown = text.replace("\\\\", "")  # the form's Markdown escapes (\\.) dropped
+    assert "s3cret-pw" not in shown and "alice" not in shown and host in shown
 
     result = run("request_skeleton_annotation", ds, request_params("u1"))
     assert result.error is None, result.error
