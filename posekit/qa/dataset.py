@@ -62,6 +62,21 @@ def image_sizes(samples):
     return ids, np.asarray(w, dtype=float), np.asarray(h, dtype=float)
 
 
+_ROWS = 256
+"""Samples per database read: ``values()`` builds Python lists of every point
+(~20x the size of the arrays made from them), so they are read a slice at a
+time and turned into arrays before the next slice is read."""
+
+
+def _slices(samples, n, paths):
+    """``(start, raw values)`` of ``paths`` for each slice of ``_ROWS``."""
+    if n <= _ROWS:
+        yield 0, fo_compat.raw_values(samples, paths)
+        return
+    for a in range(0, n, _ROWS):
+        yield a, fo_compat.raw_values(samples[a:a + _ROWS], paths)
+
+
 def read_keypoints(samples, field, widths, heights, classes, gt, num_points=None):
     """The keypoints of ``field`` as a :class:`FieldTable` (pixel coordinates).
 
@@ -73,70 +88,92 @@ def read_keypoints(samples, field, widths, heights, classes, gt, num_points=None
     opt = [a for a in opt if _has(samples, f"{base}.{a}")]
     if "score" in opt and "confidence" in opt:
         opt.remove("confidence")  # the score wins; mean confidences only without it
-    vals = fo_compat.raw_values(samples, paths + [f"{base}.{a}" for a in opt])
-    ids, labels, points = vals[:3]
-    extra = dict(zip(opt, vals[3:]))
-    counts = [len(x) if x else 0 for x in ids]
-    n = sum(counts)
+    counts, flat_ids, cats, lens = [], [], [], set()
+    parts = {k: [] for k in ("xy", "visible", "iscrowd", "area", "score", "conf")}
+    for _, vals in _slices(samples, len(widths), paths + [f"{base}.{a}" for a in opt]):
+        ids, labels, points = vals[:3]
+        extra = dict(zip(opt, vals[3:]))
+        cnt = [len(x) if x else 0 for x in ids]
+        counts.extend(cnt)
+        m = sum(cnt)
+        flat_ids.extend(i for x in ids if x for i in x)
+        cats.extend(classes.setdefault(lb, len(classes))
+                    for x in labels if x for lb in x)
+        flat_pts = [p for x in points if x for p in x]
+        lens |= {len(p) for p in flat_pts}
+        del ids, labels, points, vals
+        if num_points is None and lens:
+            num_points = max(lens)
+        if lens - {num_points}:
+            raise ValueError(
+                f"'{field}' has instances with {sorted(lens)} points; the "
+                f"skeleton has {num_points}")
+        k = num_points or 0
+        parts["xy"].append(_floats(flat_pts, m * k * 2))
+        del flat_pts
+
+        def flat(name, default):
+            if name not in extra:
+                return None
+            out = []
+            for x, c in zip(extra[name], cnt):
+                out.extend(x if x is not None else [None] * c)
+            return [default if v is None else v for v in out]
+
+        if gt:
+            v = flat("visible", None)
+            if v is not None:
+                full = [row if row is not None and len(row) == k
+                        else [1] * k for row in v]
+                parts["visible"].append(_floats(full, m * k) > 0)
+            crowd = flat("iscrowd", 0)
+            if crowd is not None:
+                parts["iscrowd"].append(np.array([bool(c) for c in crowd], dtype=bool))
+            area = flat("area", np.nan)
+            if area is not None:
+                parts["area"].append(np.array(area, dtype=float))
+        else:
+            score = flat("score", np.nan)
+            if score is not None:
+                parts["score"].append(np.array(score, dtype=float))
+            conf = flat("confidence", None)
+            if conf is not None:
+                full = [[np.nan if x is None else x for x in c]
+                        if c and len(c) == k else [np.nan] * k for c in conf]
+                parts["conf"].append(_floats(full, m * k))
+        del extra
+    k = num_points or 0
+    n = len(flat_ids)
+    cat_ = lambda name: np.concatenate(parts[name]) if parts[name] else None  # noqa: E731
     sample_pos = np.repeat(np.arange(len(counts)), counts)
     label_pos = np.concatenate([np.arange(c) for c in counts]) if n else np.zeros(0, int)
-    flat_ids = [i for x in ids if x for i in x]
-    flat_labels = [lb for x in labels if x for lb in x]
-    flat_pts = [p for x in points if x for p in x]
-    lens = {len(p) for p in flat_pts}
-    if num_points is None:
-        num_points = max(lens) if lens else 0
-    if lens - {num_points}:
-        raise ValueError(
-            f"'{field}' has instances with {sorted(lens)} points; the "
-            f"skeleton has {num_points}")
-    xy = _floats(flat_pts, n * num_points * 2).reshape(n, num_points, 2)
+    xy = (cat_("xy") if n else np.zeros(0)).reshape(n, k, 2)
     xy[..., 0] *= widths[sample_pos][:, None]
     xy[..., 1] *= heights[sample_pos][:, None]
-    cat = np.array([classes.setdefault(lb, len(classes)) for lb in flat_labels],
-                   dtype=np.int64)
+    cat = np.array(cats, dtype=np.int64)
     vis = np.isfinite(xy).all(axis=-1)
     kw = {}
-
-    def flat(name, default):
-        if name not in extra:
-            return None
-        out = []
-        for x, c in zip(extra[name], counts):
-            out.extend(x if x is not None else [None] * c)
-        return [default if v is None else v for v in out]
-
     if gt:
-        v = flat("visible", None)
-        if v is not None:
-            full = [row if row is not None and len(row) == num_points
-                    else [1] * num_points for row in v]
-            vis &= _floats(full, n * num_points).reshape(n, num_points) > 0
-        crowd = flat("iscrowd", 0)
-        if crowd is not None:
-            kw["iscrowd"] = np.array([bool(c) for c in crowd])
-        area = flat("area", np.nan)
+        if "visible" in opt:
+            vis &= cat_("visible").reshape(n, k)
+        if "iscrowd" in opt:
+            kw["iscrowd"] = cat_("iscrowd")
         kw["bbox"] = extent_boxes(xy, vis)
-        if area is not None:
-            area = np.array(area, dtype=float)
+        if "area" in opt:
+            area = cat_("area")
             box_area = kw["bbox"][:, 2] * kw["bbox"][:, 3]
             kw["area"] = np.where(np.isfinite(area), area, box_area)
         poses = Poses(sample_pos, cat, xy, vis, **kw)
     else:
-        score = flat("score", np.nan)
-        conf = flat("confidence", None)
         s = np.ones(n)
-        if conf is not None:
-            full = [[np.nan if x is None else x for x in c]
-                    if c and len(c) == num_points else [np.nan] * num_points
-                    for c in conf]
-            c = _floats(full, n * num_points).reshape(n, num_points)
+        if "confidence" in opt:
+            c = cat_("conf").reshape(n, k)
             ok = np.isfinite(c)
             with np.errstate(invalid="ignore"):
                 mean = np.where(ok, c, 0).sum(1) / ok.sum(1)
             s = np.where(ok.any(1), mean, 1.0)
-        if score is not None:
-            score = np.array(score, dtype=float)
+        if "score" in opt:
+            score = cat_("score")
             s = np.where(np.isfinite(score), score, s)
         poses = Poses(sample_pos, cat, xy, score=s)
     return FieldTable(poses, flat_ids, sample_pos, label_pos, counts, None)

@@ -19,7 +19,8 @@ REC_THRS = np.linspace(0.0, 1.00, int(np.round((1.00 - 0.0) / 0.01)) + 1, endpoi
 AREA_RNG = [[0 ** 2, 1e5 ** 2], [32 ** 2, 96 ** 2], [96 ** 2, 1e5 ** 2]]
 AREA_LBL = ["all", "medium", "large"]
 MAX_DETS = [20]
-_CHUNK = 2048  # units per OKS block: bounds the temporary (U, D, G, K) arrays
+_BLOCK = 1 << 16  # elements per (U, D, G, K) OKS temporary: units per block
+# come from it, so the temporaries stay ~0.5 MB each at any dataset size
 
 
 @dataclass
@@ -91,8 +92,10 @@ def match(gt, dt, sigmas, iou_thrs=IOU_THRS, area_rng=AREA_RNG,
     common, gi, di = np.intersect1d(g_keys, d_keys, return_indices=True)
     for G in np.unique(g_count[gi]):
         sel = np.nonzero(g_count[gi] == G)[0]
-        for c0 in range(0, len(sel), _CHUNK):
-            s = sel[c0:c0 + _CHUNK]
+        per = G * int(d_count[di[sel]].max()) * max(gt.num_keypoints, 1)
+        chunk = max(1, _BLOCK // per)
+        for c0 in range(0, len(sel), chunk):
+            s = sel[c0:c0 + chunk]
             _match_block(
                 gt, dt, rows, sigmas, thr, int(G),
                 g_order[g_start[gi[s]][:, None] + np.arange(G)[None, :]],
