@@ -258,31 +258,42 @@ def write_labels(samples, sample_ids, columns, sample_columns, types):
         if ds.get_field(name) is None:
             ds.add_sample_field(name, types[name])
     n = len(sample_ids)
-    filters = [{"_id": ObjectId(i)} for i in sample_ids]
-    sets = [{} for _ in range(n)]
-    for field, table, cols in columns:
-        base = f"{field}.keypoints"
-        for r, (s, p) in enumerate(zip(table.sample_pos, table.label_pos)):
-            if p < 0:
-                continue
-            filters[s][fo_compat.element_id_path(base, p)] = ObjectId(table.label_ids[r])
-            for attr, vals in cols.items():
-                sets[s][f"{base}.{p}.{attr}"] = vals[r]
-    for name, vals in sample_columns.items():
-        for s, v in enumerate(vals):
-            sets[s][name] = v
     now = datetime.utcnow()
-    ops = []
-    for f, st in zip(filters, sets):
-        if st:
-            st["last_modified_at"] = now
-            ops.append(UpdateOne(f, {"$set": st}))
-    res = fo_compat.bulk_update_samples(ds, ops)
-    if res is not None and res.matched_count != len(ops):
-        changed = [str(f["_id"]) for f in filters
-                   if ds.select(str(f["_id"])).count() == 0][:5]
+    n_ops = matched = 0
+    bad = []
+    for a in range(0, n, _ROWS):  # a slice at a time: the update dicts are big
+        b = min(n, a + _ROWS)
+        filters = [{"_id": ObjectId(i)} for i in sample_ids[a:b]]
+        sets = [{} for _ in range(b - a)]
+        for field, table, cols in columns:
+            base = f"{field}.keypoints"
+            r0, r1 = np.searchsorted(table.sample_pos, [a, b])
+            for r in range(r0, r1):
+                s, p = int(table.sample_pos[r]) - a, int(table.label_pos[r])
+                if p < 0:
+                    continue
+                filters[s][fo_compat.element_id_path(base, p)] = ObjectId(table.label_ids[r])
+                for attr, vals in cols.items():
+                    sets[s][f"{base}.{p}.{attr}"] = vals[r]
+        for name, vals in sample_columns.items():
+            for s, v in enumerate(vals[a:b]):
+                sets[s][name] = v
+        ops = []
+        for f, st in zip(filters, sets):
+            if st:
+                st["last_modified_at"] = now
+                ops.append(UpdateOne(f, {"$set": st}))
+        res = fo_compat.bulk_update_samples(ds, ops)
+        n_ops += len(ops)
+        if res is not None:
+            matched += res.matched_count
+            if res.matched_count != len(ops):
+                bad.extend(str(f["_id"]) for f in filters)
+        del filters, sets, ops
+    if matched != n_ops:
+        changed = [i for i in bad if ds.select(i).count() == 0][:5]
         raise RuntimeError(
-            f"{len(ops) - res.matched_count} sample(s) changed while being "
+            f"{n_ops - matched} sample(s) changed while being "
             f"evaluated (e.g. {', '.join(changed) or 'unknown'}); run it again")
     ds.reload()
 
