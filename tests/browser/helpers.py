@@ -6,6 +6,9 @@ fixed sleeps. Test ids are FiftyOne's ``data-cy`` attributes.
 import json
 import os
 import threading
+import time
+
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 TIMEOUT_MS = 30_000
 PLUGIN = "@posekit/skeletons"
@@ -74,6 +77,10 @@ def open_dataset(page, server, name):
     page.get_by_test_id("looker").first.wait_for(state="visible")
 
 
+def _is_resolve(request):
+    return request.method == "POST" and "/operators/resolve-type" in request.url
+
+
 def is_execute(response, operator=None):
     """Whether ``response`` answers a ``POST /operators/execute`` (for ``operator``)."""
     if response.request.method != "POST" or not response.url.endswith("/operators/execute"):
@@ -139,6 +146,32 @@ class App:
         self.page = page
         self.server = server
         self.dataset = dataset
+        self._resolving = set()  # resolve-type requests in flight
+        self._resolved_at = time.monotonic()
+        page.on("request", self._on_request)
+        page.on("requestfinished", self._on_request_done)
+        page.on("requestfailed", self._on_request_done)
+
+    def _on_request(self, request):
+        if _is_resolve(request):
+            self._resolving.add(request)
+
+    def _on_request_done(self, request):
+        if request in self._resolving:
+            self._resolving.discard(request)
+            self._resolved_at = time.monotonic()
+
+    def settle(self, quiet_s=0.5, timeout_s=TIMEOUT_MS / 1000):
+        """Waits until the form has no ``resolve-type`` round trip in flight
+        and none has ended for ``quiet_s``: the App re-renders the form when
+        one answers, and an edit typed during that re-render can be lost."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            self.page.evaluate(_TWO_FRAMES_JS)  # lets Playwright deliver events
+            if not self._resolving and time.monotonic() - self._resolved_at >= quiet_s:
+                return
+            self.page.wait_for_timeout(100)
+        raise AssertionError(f"the form kept resolving for {timeout_s:.0f} s")
 
     # ---- grid -----------------------------------------------------------
     @property
@@ -247,18 +280,18 @@ class App:
         self.prompt_button("Close").click()
         self.prompt.wait_for(state="hidden")
 
-    def after_resolve(self, action, shows=None):
+    def after_resolve(self, action, shows=None, timeout_ms=TIMEOUT_MS):
         """Runs ``action`` (an edit in the form) and waits for the form's
         ``resolve-type`` round trip that follows it (the first whose params
         contain ``shows``, when given); returns its params."""
 
         def match(r):
-            if r.request.method != "POST" or "/operators/resolve-type" not in r.url:
+            if not _is_resolve(r.request):
                 return False
             body = r.request.post_data_json or {}
             return shows is None or shows in json.dumps(body.get("params", {}))
 
-        with self.page.expect_response(match) as info:
+        with self.page.expect_response(match, timeout=timeout_ms) as info:
             action()
         self.last_resolve_body = info.value.request.post_data_json or {}
         return self.last_resolve_body.get("params", {})
@@ -298,13 +331,33 @@ class App:
     def fill_labelled(self, label, value):
         """Types ``value`` into the box under ``label`` and commits with Tab;
         returns the params of the form's next resolve."""
-        box = self.input_labelled(label)
-        return self.after_resolve(lambda: (box.fill(value), box.press("Tab")), shows=value)
+        return self._type_into(lambda: self.input_labelled(label), None, value)
 
     def edit_text(self, old, new):
         """Replaces the text input holding ``old`` with ``new`` and commits it
         with Tab (list items can lose an edit otherwise)."""
-        box = self.text_input(old)
+        return self._type_into(lambda: self.text_input(old), old, new)
+
+    def _type_into(self, find, old, new):
+        """Types ``new`` into the box ``find()`` returns once the form has
+        settled, commits with Tab, and returns the params of the resolve that
+        carries it. When the App drops the edit (no such resolve follows: a
+        re-render can reset the box, or keep the text without the App's state
+        having it), the user's remedy is taken: the box is set back to what it
+        held and ``new`` typed again, with no other value in between."""
+        self.settle()
+        box = find()
+        try:
+            return self.after_resolve(
+                lambda: (box.fill(new), box.press("Tab")), shows=new, timeout_ms=10_000
+            )
+        except PlaywrightTimeoutError:
+            pass
+        self.settle()
+        if old is not None and box.input_value() == new:
+            box.fill(old)
+            box.press("Tab")
+            self.settle()
         return self.after_resolve(lambda: (box.fill(new), box.press("Tab")), shows=new)
 
     def choose(self, combobox, option, value=None):
