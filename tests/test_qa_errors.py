@@ -5,6 +5,7 @@ import numpy as np
 
 from posekit.qa import Poses, evaluate_arrays
 from posekit.qa import errors as qe
+from posekit.qa.matching import AREA_LBL, AREA_RNG
 from posekit.templates import get_template
 
 COCO17 = get_template("coco17")
@@ -145,3 +146,15 @@ def test_pck_by_box_and_by_torso():
     assert by_torso["normaliser"] == "torso"
     vals = list(by_torso["alpha"].values())
     assert vals == [12 / 17, 1.0]
+
+
+def test_ap_of_the_all_area_range_alone_equals_the_full_evaluations():
+    # the fixed-class APs are computed with the "all" area range only
+    rng = np.random.default_rng(2)
+    gt = _people(rng, n_images=40)
+    dt, _ = plant(gt, rng, rate=0.3)
+    full = evaluate_arrays(gt, dt, SIG).stats
+    alone = evaluate_arrays(gt, dt, SIG, area_rng=AREA_RNG[:1],
+                            area_lbl=AREA_LBL[:1]).stats
+    assert alone["AP"] == full["AP"] and alone["AR"] == full["AR"]
+    assert alone["AP_large"] == -1 and full["AP_large"] != -1

@@ -6,6 +6,7 @@ import numpy as np
 
 from posekit.qa import errors as qe
 from posekit.qa.cocoeval import evaluate_arrays
+from posekit.qa.matching import AREA_LBL, AREA_RNG
 from posekit.markdown import md_escape
 from posekit.qa.oks import EPS
 
@@ -75,8 +76,9 @@ def mine_errors(ev, sigmas, sk, labels):
     d_rows, g_rows, cls = qe.classify(gt, dt, sigmas, flip)
     out = qe.counts(cls, labels)
 
-    def ap(g, d, s):
-        return evaluate_arrays(g, d, s, cat_ids=ev.cat_ids)
+    def ap(g, d, s):  # AP alone: the "all" area range is matched on its own
+        return evaluate_arrays(g, d, s, cat_ids=ev.cat_ids,
+                               area_rng=AREA_RNG[:1], area_lbl=AREA_LBL[:1])
 
     fixed = qe.fixed_ap(gt, dt, np.asarray(sigmas), d_rows, g_rows, cls, ap)
     base = ev.stats["AP"]
