@@ -101,3 +101,38 @@ def test_bad_input_is_refused_with_a_clear_message(synth):
     with pytest.raises(ValueError, match="3 sigmas given for 17 keypoints"):
         qa.evaluate(ds, "predictions", "ground_truth", sigmas=[0.1] * 3)
     assert ds.list_evaluations() == []
+
+
+def test_reader_keeps_each_labels_own_visible_and_confidence_lists(dataset, tmp_path):
+    # labels mix full, missing and wrong-length per-point lists: each label
+    # keeps its own values, the others get the stated defaults
+    import cv2
+
+    from posekit.qa import dataset as qd
+
+    path = str(tmp_path / "a.png")
+    cv2.imwrite(path, np.zeros((50, 100, 3), np.uint8))
+    nan = float("nan")
+    gt = fo.Keypoints(keypoints=[
+        fo.Keypoint(label="person", points=[(0.1, 0.2), (0.3, 0.4), (nan, nan)],
+                    visible=[1, 0, 1]),
+        fo.Keypoint(label="person", points=[(0.5, 0.5), (0.6, 0.6), (0.7, 0.7)]),
+        fo.Keypoint(label="person", points=[(0.2, 0.2), (0.2, 0.3), (0.2, 0.4)],
+                    visible=[0, 1]),
+    ])
+    pred = fo.Keypoints(keypoints=[
+        fo.Keypoint(label="person", points=[(0.1, 0.2), (0.3, 0.4), (0.5, 0.6)],
+                    confidence=[0.2, nan, 0.4]),
+        fo.Keypoint(label="person", points=[(0.5, 0.5), (0.6, 0.6), (0.7, 0.7)]),
+    ])
+    dataset.add_samples([fo.Sample(filepath=path), fo.Sample(filepath=path, gt=gt, pred=pred)],
+                        dynamic=True)  # declares visible and confidence
+    ids, w, h = qd.image_sizes(dataset)
+    classes = {}
+    g = qd.read_keypoints(dataset, "gt", w, h, classes, True)
+    d = qd.read_keypoints(dataset, "pred", w, h, classes, False, 3)
+    assert g.counts == [0, 3] and d.counts == [0, 2]
+    np.testing.assert_allclose(g.poses.xy[0, :2], [[10, 10], [30, 20]])
+    assert g.poses.vis.tolist() == [[True, False, False], [True] * 3, [True] * 3]
+    np.testing.assert_allclose(d.poses.score, [0.3, 1.0])  # mean of the known; none: 1
+    assert g.label_ids == [str(k.id) for k in gt.keypoints]

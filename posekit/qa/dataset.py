@@ -115,9 +115,9 @@ def _slices(samples, n, base, scalars, per_point):
 
 
 def _rows_of(flat, lengths, k, fill):
-    """``(values, m, k)`` array from a flat list whose labels have
-    ``lengths``: a label with exactly ``k`` values keeps them, another gets
-    ``fill`` (``None`` in a list: NaN)."""
+    """An ``(m, k)`` array, one row per label, from a flat list whose ``m``
+    labels have ``lengths``: a label with exactly ``k`` values keeps them,
+    another gets ``fill`` (``None`` in a list: NaN)."""
     lengths = np.asarray(lengths, dtype=np.int64)
     vals = np.fromiter((np.nan if x is None else x for x in flat), float, len(flat))
     out = np.full((len(lengths), k), fill, dtype=float)
