@@ -233,6 +233,7 @@ class SkeletonPreviewPanel(foo.Panel):
             sample, frames = get(view, index=index or 0)
         state.set(
             {
+                "field": field,  # comparing: the run's predictions, as drawn
                 "sample_id": sample.id if sample is not None else None,
                 "index": index,
                 "count": view.count(),
@@ -353,6 +354,8 @@ class SkeletonPreviewPanel(foo.Panel):
 
         panel.view("image", types.ImageView(width="100%", alt="skeleton preview"))
         panel.str("summary", view=types.MarkdownView())
+        if state.compare:  # the compared evaluation's report, below the picture
+            panel.str("report", view=types.MarkdownView())
         return types.Property(
             panel,
             view=types.GridView(orientation="vertical", align_x="center", gap=2),

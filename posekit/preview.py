@@ -103,6 +103,20 @@ def comparison_fields(dataset, eval_key):
     return config.pred_field, config.gt_field
 
 
+def comparison_report(dataset, eval_key):
+    """The report of the pose evaluation ``eval_key`` as Markdown (the
+    evaluate operator's output, laid out for the narrow panel), headed with
+    what was compared; ``""`` when it is not a pose evaluation (anymore)."""
+    fields = comparison_fields(dataset, eval_key)
+    if fields is None:
+        return ""
+    results = dataset.load_evaluation_results(eval_key)
+    pred, gt = fields
+    head = (f"#### Evaluation {md_escape(eval_key)}: {md_escape(pred)} "
+            f"vs {md_escape(gt)}")
+    return head + "\n\n" + results.markdown(compact=True)
+
+
 def comparison_of(dataset, sample, eval_key, width, height):
     """The :class:`posekit.scene.Comparison` of ``sample`` (its ``value`` is
     the run's prediction field) from what the run stored on the labels:
@@ -180,6 +194,7 @@ def preview(
     out = _data(scene, uri, sample.id, field, display, summary)
     if cmp is not None:
         out["scene"]["comparison"] = dict(cmp.to_json(), eval_key=compare)
+        out["report"] = comparison_report(dataset, compare)
     return out
 
 
@@ -228,11 +243,12 @@ def _data(scene, uri, sample_id, field, display_size, summary):
         display_size=list(display_size),
         payload_bytes=len(uri.encode("utf-8")),
     )
-    return {"image": uri, "summary": summary, "scene": info}
+    # "report": the compared evaluation's report (set by :func:`preview`)
+    return {"image": uri, "summary": summary, "scene": info, "report": ""}
 
 
 def _empty(message):
-    return {"image": None, "summary": md_escape(message), "scene": None}
+    return {"image": None, "summary": md_escape(message), "scene": None, "report": ""}
 
 
 def _summary(scene, conf_threshold, notes):

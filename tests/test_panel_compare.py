@@ -12,6 +12,7 @@ import fiftyone as fo
 
 import posekit.qa as qa
 from posekit.drawing import PAYLOAD_BUDGET
+from posekit.markdown import md_escape
 from posekit.scene import ERROR_COLORS
 from posekit.skeleton_store import save_skeleton
 from posekit.templates import get_template
@@ -99,9 +100,13 @@ def test_compare_draws_a_line_per_predicted_node_coloured_by_class(planted):
     app = App(planted)
     app.call("on_load")
     assert app.state["compare_runs"] == ["ev"] and app.state["compare"] is None
-    plain = app.data["image"]
+    app.change("on_change_field", "controls.field", "pred")
+    plain = app.data["image"]  # the predictions alone
+    app.change("on_change_field", "controls.field", "gt")  # ground truth on show
+    assert app.state["field"] == "gt"
     app.change("on_change_compare", "options.compare", "ev")
     assert app.state["compare"] == "ev"
+    assert app.state["field"] == "pred"  # the dropdown names what is drawn
     svg = app.svg()
     lines = _paths(svg)
     # A: 14 good + 1 jitter + 2 inversion; B: 16 good + 1 swap (34 lines)
@@ -132,10 +137,36 @@ def test_compare_draws_a_line_per_predicted_node_coloured_by_class(planted):
     assert ">miss</text>" not in legend  # not drawn, not listed
     assert "Compared with ev" in app.data["summary"]
     assert app.scene["payload_bytes"] <= PAYLOAD_BUDGET
-    # back to no comparison: the very same picture as before
+    # back to no comparison: the predictions alone, as drawn before
     app.change("on_change_compare", "options.compare", "-")
-    assert app.state["compare"] is None and app.data["image"] == plain
+    assert app.state["compare"] is None and app.state["field"] == "pred"
+    assert app.data["image"] == plain
     assert "comparison" not in app.scene
+
+
+def test_compare_shows_the_evaluations_report_below_the_picture(planted):
+    results = qa.evaluate(planted, "pred", "gt", eval_key="ev")
+    app = App(planted)
+    app.call("on_load")
+    assert app.data["report"] == "" and "report" not in _rendered(app)
+    app.change("on_change_compare", "options.compare", "ev")
+    report = app.data["report"]
+    assert report.startswith("#### Evaluation ev: pred vs gt")
+    # the run's own numbers and charts, laid out for a narrow panel: the
+    # ten metrics one per row, per keypoint as a chart (no 9-column table)
+    assert results.markdown(compact=True) in report
+    for name, value in results.metrics().items():
+        assert f"| {md_escape(name)} | {value:.3f} |" in report
+    assert "##### COCO keypoint metrics" in report and "Per keypoint" not in report
+    assert "###### Error classes (Ronchi & Perona)" in report
+    assert "| jitter | 1 |" in report and "| swap | 1 |" in report
+    assert report.count("data:image/svg+xml;base64,") == 3
+    assert _rendered(app)["report"]["view"]["name"] == "MarkdownView"
+    # the report stays while stepping through samples, and goes with the run
+    app.call("next_sample")
+    assert app.data["report"] == report
+    app.change("on_change_compare", "options.compare", "-")
+    assert app.data["report"] == "" and "report" not in _rendered(app)
 
 
 def test_only_pose_evaluations_are_offered(planted):
@@ -175,6 +206,17 @@ def test_deleted_evaluation_falls_back_to_the_plain_preview(planted):
     app.call("previous_sample")
     assert app.state["compare"] is None and app.state["compare_runs"] == []
     assert "comparison" not in app.scene
+
+
+def _rendered(app):
+    """The panel's top-level rendered properties, by name."""
+    from fiftyone.operators.executor import ExecutionContext
+
+    ctx = ExecutionContext(request_params={
+        "dataset_name": app.dataset.name,
+        "params": {"panel_id": "panel-1", "panel_state": dict(app.state)},
+    })
+    return app.panel.render(ctx).to_json()["type"]["properties"]
 
 
 def _choices(app, name):

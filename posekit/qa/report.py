@@ -140,13 +140,16 @@ def svg_image(svg, alt):
     return f"![{md_escape(alt)}](data:image/svg+xml;base64,{data})"
 
 
-def to_markdown(report, plots=True, plain=False):
+def to_markdown(report, plots=True, plain=False, compact=False):
     """The report as Markdown: summary, per-keypoint table, error classes
-    (``plain``: text left unescaped, for a terminal)."""
+    (``plain``: text left unescaped, for a terminal). ``compact`` (a narrow
+    panel): the metrics as one column, per keypoint as a chart only, headings
+    a level lower."""
     esc = _plain if plain else md_escape
     s = report["stats"]
-    out = ["### COCO keypoint metrics (pycocotools-exact)",
-           _table(list(s), [list(s.values())], esc),
+    metrics = (_table(["metric", "value"], list(s.items()), esc) if compact
+               else _table(list(s), [list(s.values())], esc))
+    out = ["### COCO keypoint metrics (pycocotools-exact)", metrics,
            f"At OKS {report['iou']:.2f}: {report['counts']['tp']} tp, "
            f"{report['counts']['fp']} fp, {report['counts']['fn']} fn "
            f"({report['n_gt']} ground truth, {report['n_pred']} predictions). "
@@ -163,7 +166,8 @@ def to_markdown(report, plots=True, plain=False):
         header += qe.ERRORS
         for row, e in zip(rows, err["per_keypoint"]):
             row += [e[c] for c in qe.ERRORS]
-    out += ["#### Per keypoint", _table(header, rows, esc)]
+    if not compact:
+        out += ["#### Per keypoint", _table(header, rows, esc)]
     if err:
         fx = err["fixed_ap"]
         out += ["#### Error classes (Ronchi & Perona)", _table(
@@ -190,6 +194,8 @@ def to_markdown(report, plots=True, plain=False):
                         [v["gain"] for v in err["fixed_ap"].values()],
                         list(err["fixed_ap"]), color="#2e9e5b"),
                         "AP gain per fixed error class")]
+    if compact:
+        out = ["##" + part if part.startswith("#") else part for part in out]
     return "\n\n".join(out)
 
 

@@ -105,9 +105,10 @@ class PoseEvaluationResults(foe.EvaluationResults):
         class were fixed, PCK; ``None`` when run with ``errors=False``."""
         return self.data.get("errors")
 
-    def markdown(self, plots=True):
-        """The report as Markdown (tables, SVG bar charts)."""
-        return to_markdown(self.data, plots=plots)
+    def markdown(self, plots=True, compact=False):
+        """The report as Markdown (tables, SVG bar charts); ``compact``: for
+        a narrow panel (metrics in one column, per keypoint as a chart)."""
+        return to_markdown(self.data, plots=plots, compact=compact)
 
     def print_report(self):
         """Prints the summary numbers, the per-keypoint table and the error

@@ -121,3 +121,70 @@ def test_preview_panel_in_the_modal_follows_the_sample(app):
     assert len(scene["segments"]) == expected_segments(samples[1], field, skeleton)
     page.get_by_text(expected_summary(samples[1], field)).wait_for()
     app.close_modal()
+
+
+def test_preview_panel_compares_with_a_pose_evaluation(app):
+    """Issue 16: "Compare with" in the panel draws the evaluation's ground
+    truth with a line per matched predicted node coloured by its error class,
+    and shows the evaluation's report below the picture."""
+    from collections import Counter
+
+    import posekit.qa as qa
+
+    page, ds = app.page, app.dataset
+    helpers.in_thread(qa.evaluate, ds, "predictions", "ground_truth", eval_key="cmp")
+    first = helpers.in_thread(ds.first)
+    loaded = app.open_panel(PANEL)
+    assert loaded.error is None, loaded
+    assert loaded.panel_patch("state")["compare_runs"] == ["cmp"]
+    page.get_by_alt_text("skeleton preview").wait_for(state="visible")
+    plain = page.get_by_alt_text("skeleton preview").get_attribute("src")
+
+    page.get_by_role("combobox").filter(has_text="No comparison").first.click()
+    chosen = app.panel_event(
+        lambda: page.get_by_role("option", name="cmp", exact=True).click(),
+        PANEL, "on_change_compare")
+    assert chosen.error is None, chosen
+    data = chosen.panel_patch("data")
+    cmp = data["scene"]["comparison"]
+    assert cmp["eval_key"] == "cmp" and data["scene"]["sample_id"] == first.id
+    # the field dropdown names what is drawn: the run's predictions
+    assert chosen.panel_patch("state")["field"] == "predictions"
+    page.get_by_role("combobox").filter(has_text="predictions").first.wait_for()
+    # one line per scored keypoint of each true positive, by stored class
+    stored = Counter(c for kp in first.predictions.keypoints if kp["cmp"] == "tp"
+                     for c in kp["cmp_classes"] if c != "unscored")
+    assert cmp["classes"] == dict(stored) and len(cmp["lines"]) == sum(stored.values()) > 0
+    assert cmp["fp"] == sum(kp["cmp"] == "fp" for kp in first.predictions.keypoints)
+    assert cmp["fn"] == sum(kp["cmp"] == "fn" for kp in first.ground_truth.keypoints)
+    # what the user sees: the overlay, the per-sample counts, the run's report
+    image = page.get_by_alt_text("skeleton preview")
+    compared = expect_src_change(page, image, plain)
+    page.get_by_text("Compared with cmp:").wait_for()
+    page.get_by_text("Evaluation cmp: predictions vs ground_truth").wait_for()
+    page.get_by_text("COCO keypoint metrics (pycocotools-exact)").wait_for()
+    page.get_by_alt_text("AP gain per fixed error class").wait_for(state="attached")
+    helpers.save_screenshot(page, "preview-panel-compare")
+
+    # back to no comparison: the predictions alone, no report
+    page.get_by_role("combobox").filter(has_text="cmp").first.click()
+    back = app.panel_event(
+        lambda: page.get_by_role("option", name="No comparison", exact=True).click(),
+        PANEL, "on_change_compare")
+    assert back.error is None, back
+    scene = back.panel_patch("data")["scene"]
+    assert "comparison" not in scene and scene["field"] == "predictions"
+    page.get_by_text("Evaluation cmp: predictions vs ground_truth").wait_for(state="detached")
+    expect_src_change(page, image, compared)
+
+
+def expect_src_change(page, image, old, timeout_ms=30000):
+    """Waits until the panel's picture is no longer ``old``; returns it."""
+    deadline = timeout_ms
+    while deadline > 0:
+        src = image.get_attribute("src")
+        if src != old:
+            return src
+        page.wait_for_timeout(100)
+        deadline -= 100
+    raise AssertionError("the panel's picture did not change")
