@@ -30,10 +30,12 @@ def test_numbers_equal_pycocotools_on_the_dataset(synth):
     assert res.report()["sigmas_source"] == "skeleton"
 
 
-def test_labels_get_eval_fields_and_samples_get_counts(synth):
+@pytest.mark.parametrize("errors", [True, False], ids=["mined", "not-mined"])
+def test_labels_get_eval_fields_and_samples_get_counts(synth, errors):
+    # without error mining too, each matched label gets its OKS (it was None)
     ds, gt2, res2 = synth
     res = qa.evaluate(ds, "predictions", "ground_truth", eval_key="ev",
-                      crowd_field="crowd")
+                      crowd_field="crowd", errors=errors)
     r = res.report()
     pred_out = ds.values("predictions.keypoints.ev", unwind=True)
     gt_out = ds.values("ground_truth.keypoints.ev", unwind=True)

@@ -2,9 +2,11 @@
 planted errors with precision and recall >= 0.95 per class; AP-if-fixed and
 PCK behave as defined."""
 import numpy as np
+import pytest
 
 from posekit.qa import Poses, evaluate_arrays
 from posekit.qa import errors as qe
+from posekit.qa.cocoeval import reevaluate
 from posekit.qa.matching import AREA_LBL, AREA_RNG
 from posekit.templates import get_template
 
@@ -112,8 +114,8 @@ def test_fixing_an_error_class_raises_ap_and_fixing_all_reaches_the_top():
     dt, truth = plant(gt, rng, rate=0.3)
     base = evaluate_arrays(gt, dt, SIG).stats["AP"]
     d_rows, g_rows, cls = qe.classify(gt, dt, SIG, FLIP)
-    fixed = qe.fixed_ap(gt, dt, SIG, d_rows, g_rows, cls,
-                        lambda g, d, s: evaluate_arrays(g, d, s))
+    fixed = qe.fixed_ap(gt, dt, d_rows, g_rows, cls,
+                        lambda rows, xy: evaluate_arrays(gt, _moved(dt, rows, xy), SIG))
     print(base, fixed)
     assert set(fixed) == set(qe.ERRORS)
     assert all(v >= base for v in fixed.values())
@@ -158,3 +160,52 @@ def test_ap_of_the_all_area_range_alone_equals_the_full_evaluations():
                             area_lbl=AREA_LBL[:1]).stats
     assert alone["AP"] == full["AP"] and alone["AR"] == full["AR"]
     assert alone["AP_large"] == -1 and full["AP_large"] != -1
+
+
+def _moved(dt, rows, xy):
+    out = dt.take(np.arange(len(dt)))
+    out.xy[rows] = xy
+    return out
+
+
+@pytest.mark.parametrize("where", ["few images", "most images"])
+def test_reevaluating_the_changed_images_only_equals_a_full_evaluation(where):
+    # what the "AP if fixed" numbers use: only the images whose predictions
+    # a fix moved are matched again (all, when they are most): everything
+    # must equal a fresh evaluation, and the input is left as it was
+    rng = np.random.default_rng(3)
+    gt = _people(rng, n_images=80)
+    gt.iscrowd[::23] = True  # crowd regions too: they can be matched again
+    dt, _ = plant(gt, rng, rate=0.3)
+    before = dt.xy.copy()
+    ev = evaluate_arrays(gt, dt, SIG)
+    share = 0.05 if where == "few images" else 0.8
+    images = np.nonzero(rng.random(gt.img.max() + 1) < share)[0]
+    rows = np.nonzero(np.isin(dt.img, images) & (rng.random(len(dt)) < 0.5))[0]
+    assert 0 < len(rows) < len(dt)
+    xy = dt.xy[rows] + rng.normal(0, 3, dt.xy[rows].shape)
+    xy[::3] = gt.xy[np.minimum(rows[::3], len(gt) - 1)]
+    again = reevaluate(ev, rows, xy)
+    fresh = evaluate_arrays(gt, _moved(dt, rows, xy), SIG, area_rng=AREA_RNG[:1],
+                            area_lbl=AREA_LBL[:1])
+    assert again.stats == fresh.stats
+    assert np.array_equal(again.eval["precision"], fresh.eval["precision"])
+    for name in ("dt_rows", "dt_gt", "dt_ignore", "gt_dt", "dt_best", "dt_oks"):
+        assert np.array_equal(getattr(again.matches, name),
+                              getattr(fresh.matches, name)), name
+    assert again.stats["AP"] != ev.stats["AP"]  # the moves did change the AP
+    assert np.array_equal(dt.xy, before, equal_nan=True)
+
+
+def test_fixed_ap_by_reevaluation_equals_fixed_ap_by_full_evaluations():
+    rng = np.random.default_rng(4)
+    gt = _people(rng, n_images=60)
+    dt, _ = plant(gt, rng, rate=0.1)
+    ev = evaluate_arrays(gt, dt, SIG)
+    d_rows, g_rows, cls = qe.classify(gt, dt, SIG, FLIP)
+    quick = qe.fixed_ap(gt, dt, d_rows, g_rows, cls,
+                        lambda rows, xy: reevaluate(ev, rows, xy))
+    full = qe.fixed_ap(gt, dt, d_rows, g_rows, cls,
+                       lambda rows, xy: evaluate_arrays(gt, _moved(dt, rows, xy), SIG))
+    print(quick)
+    assert quick == full and set(quick) == set(qe.ERRORS)

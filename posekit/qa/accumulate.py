@@ -38,26 +38,26 @@ def accumulate(gt, dt, m, cat_ids, iou_thrs=IOU_THRS, rec_thrs=REC_THRS,
                 npig = int(np.count_nonzero(gt_in_cat & ~m.gt_ignore[a]))
                 if npig == 0:
                     continue
-                matched = m.dt_gt[a][:, sel][:, inds] >= 0
-                ignored = m.dt_ignore[a][:, sel][:, inds]
-                tps = matched & ~ignored
-                fps = ~matched & ~ignored
-                tp = np.cumsum(tps, axis=1).astype(float)
-                fp = np.cumsum(fps, axis=1).astype(float)
-                nd = tp.shape[1]
-                rc = tp / npig
-                pr = tp / (fp + tp + EPS)
-                recall[:, k, a, mi] = rc[:, -1] if nd else 0
+                order = sel[inds]
+                nd = len(order)
                 if nd == 0:
+                    recall[:, k, a, mi] = 0
                     precision[:, :, k, a, mi] = 0
                     scores[:, :, k, a, mi] = 0
                     continue
-                pr = np.maximum.accumulate(pr[:, ::-1], axis=1)[:, ::-1]
-                for t in range(T):
-                    pi = np.searchsorted(rc[t], rec_thrs, side="left")
+                ignored = m.dt_ignore[a][:, order]
+                for t in range(T):  # a threshold at a time: (D,) temporaries
+                    matched = m.dt_gt[a, t, order] >= 0
+                    tp = np.cumsum(matched & ~ignored[t]).astype(float)
+                    fp = np.cumsum(~matched & ~ignored[t]).astype(float)
+                    rc = tp / npig
+                    pr = tp / (fp + tp + EPS)
+                    recall[t, k, a, mi] = rc[-1]
+                    pr = np.maximum.accumulate(pr[::-1])[::-1]
+                    pi = np.searchsorted(rc, rec_thrs, side="left")
                     inside = pi < nd
                     pc = np.minimum(pi, nd - 1)
-                    precision[t, :, k, a, mi] = np.where(inside, pr[t, pc], 0)
+                    precision[t, :, k, a, mi] = np.where(inside, pr[pc], 0)
                     scores[t, :, k, a, mi] = np.where(inside, s_sorted[pc], 0)
     return {"precision": precision, "recall": recall, "scores": scores}
 

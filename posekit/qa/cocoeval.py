@@ -10,7 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from posekit.qa import accumulate as acc
-from posekit.qa.matching import AREA_LBL, AREA_RNG, IOU_THRS, MAX_DETS, REC_THRS, match
+from posekit.qa.matching import (
+    AREA_LBL, AREA_RNG, IOU_THRS, MAX_DETS, REC_THRS, match, rematch)
 
 
 @dataclass
@@ -26,6 +27,10 @@ class ArrayEval:
     sigmas: object
     cat_ids: list
     iou_thrs: np.ndarray
+    rec_thrs: np.ndarray = None
+    area_rng: list = None
+    area_lbl: list = None
+    max_dets: list = None
 
     def stats_array(self):
         """The ten numbers in ``COCOeval.stats`` order."""
@@ -57,4 +62,20 @@ def evaluate_arrays(gt, dt, sigmas, cat_ids=None, iou_thrs=IOU_THRS,
     ev = acc.accumulate(gt, dt, m, cat_ids, iou_thrs, rec_thrs, max_dets)
     stats = acc.summarize(ev, iou_thrs, area_lbl, max_dets)
     return ArrayEval(stats, ev, m, gt, dt, sigmas, list(cat_ids),
-                     np.asarray(iou_thrs))
+                     np.asarray(iou_thrs), rec_thrs, list(area_rng),
+                     list(area_lbl), max_dets)
+
+
+def reevaluate(ev, rows, xy, areas=1):
+    """``evaluate_arrays`` with ``ev``'s inputs and parameters (its first
+    ``areas`` area ranges) but the points of prediction ``rows`` replaced by
+    ``xy``: only their images are matched again when they are few
+    (:func:`~posekit.qa.matching.rematch`)."""
+    area_rng, area_lbl = ev.area_rng[:areas], ev.area_lbl[:areas]
+    m = rematch(ev.matches, ev.gt, ev.dt, ev.sigmas, rows, xy, ev.iou_thrs,
+                area_rng, ev.max_dets)
+    e = acc.accumulate(ev.gt, ev.dt, m, ev.cat_ids, ev.iou_thrs, ev.rec_thrs,
+                       ev.max_dets)
+    stats = acc.summarize(e, ev.iou_thrs, area_lbl, ev.max_dets)
+    return ArrayEval(stats, e, m, ev.gt, None, ev.sigmas, ev.cat_ids,
+                     ev.iou_thrs, ev.rec_thrs, area_rng, area_lbl, ev.max_dets)

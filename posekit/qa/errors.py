@@ -60,7 +60,7 @@ def pairs_for_analysis(gt, dt, sigmas, match_oks=0.1):
 def classify(gt, dt, sigmas, flip, match_oks=0.1, pairs=None):
     """Per-keypoint classes of the analysed pairs.
 
-    Returns ``(dt_rows, gt_rows, classes)``; ``classes`` is int (P, K), -1
+    Returns ``(dt_rows, gt_rows, classes)``; ``classes`` is int8 (P, K), -1
     where the ground truth has no visible point.
     """
     sigmas = np.asarray(sigmas, dtype=float)
@@ -68,35 +68,52 @@ def classify(gt, dt, sigmas, flip, match_oks=0.1, pairs=None):
     d_rows, g_rows = pairs if pairs is not None else pairs_for_analysis(
         gt, dt, sigmas, match_oks)
     P, K = len(d_rows), gt.num_keypoints
-    cls = np.full((P, K), -1, dtype=np.int64)
-    if P == 0:
-        return d_rows, g_rows, cls
+    cls = np.full((P, K), -1, dtype=np.int8)
+    units = _units(gt)
+    for a in range(0, P, _CHUNK):  # pairs a chunk at a time: bounded temporaries
+        b = min(P, a + _CHUNK)
+        cls[a:b] = _classify_rows(gt, dt, d_rows[a:b], g_rows[a:b], var, flip, units)
+    return d_rows, g_rows, cls
+
+
+_CHUNK = 1024
+
+
+def _classify_rows(gt, dt, d_rows, g_rows, var, flip, units):
+    K = gt.num_keypoints
     pd = dt.xy[d_rows]
     pg = gt.xy[g_rows]
     area = gt.area[g_rows][:, None]
+    vis = gt.vis[g_rows]
     own = _ks(pd, pg, area, var)
     inv = _ks(pd, pg[:, flip], area, var)
-    inv = np.where(gt.vis[g_rows][:, flip] & (flip != np.arange(K)), inv, 0.0)
-    other = _best_other(gt, g_rows, pd, var, flip)
-    vis = gt.vis[g_rows]
-    cls[:] = MISS
+    inv = np.where(vis[:, flip] & (flip != np.arange(K)), inv, 0.0)
+    other = _best_other(gt, g_rows, pd, var, flip, units)
+    cls = np.full(own.shape, MISS, dtype=np.int8)
     cls[other >= 0.5] = SWAP
     cls[inv >= 0.5] = INVERSION
     cls[own >= 0.5] = JITTER
     cls[own >= 0.85] = GOOD
     cls[~vis] = -1
-    return d_rows, g_rows, cls
+    return cls
 
 
-def _best_other(gt, g_rows, pd, var, flip):
-    """Per pair and keypoint, the best ks to the same or partner point of
-    another regular ground truth of the same image and category."""
-    P, K = pd.shape[:2]
+def _units(gt):
+    """Regular ground truth (visible points, not crowd) grouped by (image,
+    category): ``(key per row, order, unit keys, unit starts, unit sizes)``."""
     regular = ~gt.iscrowd & (gt.num_visible > 0)
     key = gt.img * (1 << 20) + gt.cat
     order = np.lexsort((np.arange(len(gt)), key))
     order = order[regular[order]]
     keys, start, count = np.unique(key[order], return_index=True, return_counts=True)
+    return key, order, keys, start, count
+
+
+def _best_other(gt, g_rows, pd, var, flip, units):
+    """Per pair and keypoint, the best ks to the same or partner point of
+    another regular ground truth of the same image and category."""
+    P, K = pd.shape[:2]
+    key, order, keys, start, count = units
     best = np.zeros((P, K))
     pos = np.searchsorted(keys, key[g_rows])
     gmax = int(count.max()) if len(count) else 0
@@ -129,21 +146,21 @@ def counts(cls, labels):
     return {"per_class": per_class, "per_keypoint": per_kp}
 
 
-def fixed_ap(gt, dt, sigmas, d_rows, g_rows, cls, evaluate):
-    """AP (and AP gain) with each error class fixed: ``{class: AP}``."""
+def fixed_ap(gt, dt, d_rows, g_rows, cls, evaluate):
+    """AP with each error class fixed (its points moved to their ground-truth
+    place): ``{class: AP}``. ``evaluate(rows, xy)`` evaluates the predictions
+    with the points of ``rows`` replaced by ``xy`` (``.stats``)."""
     out = {}
     for i, name in enumerate(CLASSES):
         if i == GOOD:
             continue
-        where = cls == i
-        if not where.any():
+        rr, kk = np.nonzero(cls == i)
+        if not len(rr):
             continue
-        xy = dt.xy.copy()
-        rr, kk = np.nonzero(where)
-        xy[d_rows[rr], kk] = gt.xy[g_rows[rr], kk]
-        fixed = dt.take(np.arange(len(dt)))
-        fixed.xy = xy
-        out[name] = evaluate(gt, fixed, sigmas).stats["AP"]
+        rows = np.unique(d_rows[rr])
+        xy = dt.xy[rows]
+        xy[np.searchsorted(rows, d_rows[rr]), kk] = gt.xy[g_rows[rr], kk]
+        out[name] = evaluate(rows, xy).stats["AP"]
     return out
 
 
@@ -155,11 +172,10 @@ def pck(gt, dt, d_rows, g_rows, alphas=(0.05, 0.1, 0.2), torso=None):
     (pairs whose torso is not visible are left out). Returns
     ``{"normaliser", "alpha": {a: overall}, "per_keypoint": [[...per alpha]]}``.
     """
-    pg, pd = gt.xy[g_rows], dt.xy[d_rows]
     vis = gt.vis[g_rows]
     if torso is not None:
         i, j = torso
-        norm = np.linalg.norm(pg[:, i] - pg[:, j], axis=-1)
+        norm = np.linalg.norm(gt.xy[g_rows, i] - gt.xy[g_rows, j], axis=-1)
         ok = vis[:, i] & vis[:, j] & (norm > 0)
         name = "torso"
     else:
@@ -167,9 +183,14 @@ def pck(gt, dt, d_rows, g_rows, alphas=(0.05, 0.1, 0.2), torso=None):
         ok = norm > 0
         name = "bbox"
     vis = vis & ok[:, None]
-    with np.errstate(invalid="ignore"):
-        dist = np.linalg.norm(pd - pg, axis=-1) / np.where(ok, norm, 1)[:, None]
-    dist = np.where(np.isfinite(dist), dist, np.inf)
+    dist = np.empty(vis.shape)
+    for a in range(0, len(g_rows), _CHUNK):  # bounded temporaries
+        b = a + _CHUNK
+        pg, pd = gt.xy[g_rows[a:b]], dt.xy[d_rows[a:b]]
+        with np.errstate(invalid="ignore"):
+            dist[a:b] = (np.linalg.norm(pd - pg, axis=-1)
+                         / np.where(ok[a:b], norm[a:b], 1)[:, None])
+    dist[~np.isfinite(dist)] = np.inf
     overall, per_kp = {}, []
     for a in alphas:
         hit = (dist <= a) & vis

@@ -16,6 +16,7 @@ from posekit import fo_compat
 from posekit.qa import dataset as qd
 from posekit.qa import errors as qe
 from posekit.qa.cocoeval import evaluate_arrays
+from posekit.qa.matching import pair_oks
 from posekit.qa.report import build_report
 
 def resolve_sigmas(samples, gt_field, sigmas, num_points):
@@ -90,7 +91,7 @@ def evaluate(samples, pred_field, gt_field="ground_truth", eval_key=None,
         gt = qd.concat(gt, crowd)
     tick(0.3, "matching")
     ev = evaluate_arrays(gt, dt_t.poses, np.asarray(sigmas),
-                         cat_ids=sorted(classes.values()), keep_pairs=errors)
+                         cat_ids=sorted(classes.values()))
     names = {v: k for k, v in classes.items()}
     tick(0.6, "analysing")
     report = build_report(ev, sigmas, sk, names, iou, errors=errors)
@@ -152,18 +153,13 @@ def instance_outcomes(ev, n_gt_kp, iou):
     gt_ign = m.gt_ignore[0]
     gt_match = m.gt_dt[0, t]
     gt_out = np.where(gt_ign, "ignored", np.where(gt_match >= 0, "tp", "fn"))
-    # OKS of each matched pair
-    oks_of = {}
-    for _, (drows, grows, oks) in m.pair_oks.items():
-        for i, d in enumerate(drows):
-            for j, gg in enumerate(grows):
-                oks_of[(int(d), int(gg))] = float(oks[i, j])
+    # OKS of each matched pair (whichever the error mining ran or not)
     dt_oks = np.full(n_dt, np.nan)
     gt_oks = np.full(n_gt, np.nan)
-    for d in np.nonzero(dt_match >= 0)[0]:
-        dt_oks[d] = oks_of.get((int(d), int(dt_match[d])), np.nan)
-    for gg in np.nonzero(gt_match >= 0)[0]:
-        gt_oks[gg] = oks_of.get((int(gt_match[gg]), int(gg)), np.nan)
+    d = np.nonzero(dt_match >= 0)[0]
+    dt_oks[d] = pair_oks(ev.gt, ev.dt, d, dt_match[d], ev.sigmas)
+    gg = np.nonzero(gt_match >= 0)[0]
+    gt_oks[gg] = pair_oks(ev.gt, ev.dt, gt_match[gg], gg, ev.sigmas)
     return (dt_out, dt_match, dt_oks), (gt_out[:n_gt_kp], gt_match[:n_gt_kp],
                                          gt_oks[:n_gt_kp])
 

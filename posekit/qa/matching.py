@@ -53,6 +53,22 @@ def _sigmas_for(sigmas, cat):
     return np.asarray(sigmas, dtype=float)
 
 
+def pair_oks(gt, dt, d_rows, g_rows, sigmas):
+    """OKS of each (prediction row, ground-truth row) pair, computed as the
+    matching computes it; ``sigmas`` one array or ``{cat: array}``."""
+    d_rows, g_rows = np.asarray(d_rows, dtype=np.int64), np.asarray(g_rows, dtype=np.int64)
+    out = np.full(len(d_rows), np.nan)
+    cats = gt.cat[g_rows]
+    for c in np.unique(cats):
+        s = np.nonzero(cats == c)[0]
+        d, g = d_rows[s], g_rows[s]
+        out[s] = oks_matrix(
+            dt.xy[d][:, None], gt.xy[g][:, None], gt.vis[g][:, None],
+            gt.area[g][:, None], gt.bbox[g][:, None], _sigmas_for(sigmas, c),
+        )[:, 0, 0]
+    return out
+
+
 def match(gt, dt, sigmas, iou_thrs=IOU_THRS, area_rng=AREA_RNG,
           max_dets=MAX_DETS, keep_pairs=False):
     """Runs COCO's matching; ``sigmas`` is one array or ``{cat: array}``.
@@ -106,6 +122,53 @@ def match(gt, dt, sigmas, iou_thrs=IOU_THRS, area_rng=AREA_RNG,
     dt_ign |= (dt_gt < 0) & dt_area_out[:, None, :]
     return Matches(rows, rank, dt_gt, dt_ign, dt_oks, dt_best, gt_dt,
                    gt_ignore, dt_area_out, pairs)
+
+
+def rematch(m, gt, dt, sigmas, rows, xy, iou_thrs=IOU_THRS,
+            area_rng=AREA_RNG[:1], max_dets=MAX_DETS):
+    """``match(gt, dt', ...)`` where ``dt'`` is ``dt`` with the points of
+    prediction ``rows`` replaced by ``xy`` (``(len(rows), K, 2)``; boxes,
+    areas and scores kept). ``m`` matched ``dt`` with the same ground truth,
+    sigmas, thresholds and max_dets, and its first area ranges are
+    ``area_rng``: only the (image, category) units holding ``rows`` are
+    matched again when they are few. ``dt`` is left as it was."""
+    A = len(area_rng)
+    rows = np.asarray(rows, dtype=np.int64)
+    key_g = gt.img * (1 << 20) + gt.cat
+    key_d = dt.img * (1 << 20) + dt.cat
+    units = np.unique(key_d[rows])
+    if 2 * len(units) > len(np.unique(key_d)):
+        # most units moved: match all again, on dt moved in place and put back
+        old = dt.xy[rows]
+        dt.xy[rows] = xy
+        try:
+            return match(gt, dt, sigmas, iou_thrs, area_rng, max_dets)
+        finally:
+            dt.xy[rows] = old
+    g_sel = np.nonzero(np.isin(key_g, units))[0]
+    d_sel = np.nonzero(np.isin(key_d, units))[0]
+    sub_dt = dt.take(d_sel)
+    sub_dt.xy[np.searchsorted(d_sel, rows)] = xy
+    # the kept rows keep their order within a unit, so ranks and ties agree
+    sub = match(gt.take(g_sel), sub_dt, sigmas, iou_thrs, area_rng, max_dets)
+    del sub_dt
+
+    def back(table_rows, idx):  # sub-table rows to whole-table rows, -1 kept
+        return np.where(idx >= 0, table_rows[np.maximum(idx, 0)], -1)
+
+    pos = np.full(len(dt), -1, dtype=np.int64)
+    pos[m.dt_rows] = np.arange(len(m.dt_rows))
+    p = pos[d_sel[sub.dt_rows]]
+    dt_gt, dt_ign = m.dt_gt[:A].copy(), m.dt_ignore[:A].copy()
+    dt_gt[:, :, p] = back(g_sel, sub.dt_gt)
+    dt_ign[:, :, p] = sub.dt_ignore
+    gt_dt = m.gt_dt[:A].copy()
+    gt_dt[:, :, g_sel] = back(d_sel, sub.gt_dt)
+    dt_oks, dt_best = m.dt_oks.copy(), m.dt_best.copy()
+    dt_oks[p] = sub.dt_oks
+    dt_best[p] = back(g_sel, sub.dt_best)
+    return Matches(m.dt_rows, m.dt_rank, dt_gt, dt_ign, dt_oks, dt_best, gt_dt,
+                   m.gt_ignore[:A], m.dt_area_out[:A], {})
 
 
 def _match_block(gt, dt, rows, sigmas, thr, G, g_idx, d_start, d_count, keys,

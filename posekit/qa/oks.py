@@ -119,25 +119,38 @@ def oks_matrix(dt_xy, gt_xy, gt_vis, gt_area, gt_bbox, sigmas):
     yg = gt_xy[..., None, :, :, 1]
     vg = gt_vis[..., None, :, :]
     k1 = vg.sum(axis=-1)
-    bb = gt_bbox[..., None, :, None, :]
-    x0 = bb[..., 0] - bb[..., 2]
-    x1 = bb[..., 0] + bb[..., 2] * 2
-    y0 = bb[..., 1] - bb[..., 3]
-    y1 = bb[..., 1] + bb[..., 3] * 2
+    boxed = (k1 == 0)[..., None]
+    # pycocotools' e = (dx**2 + dy**2) / vars / (area + eps) / 2, the same
+    # operations in the same order (the same bits), in place: two
+    # temporaries of the full (..., D, G, K) size instead of about ten
     with np.errstate(invalid="ignore", over="ignore"):
-        dx = np.where(vg, xd - xg, 0.0)
-        dy = np.where(vg, yd - yg, 0.0)
-        bx = np.maximum(0.0, x0 - xd) + np.maximum(0.0, xd - x1)
-        by = np.maximum(0.0, y0 - yd) + np.maximum(0.0, yd - y1)
-        boxed = (k1 == 0)[..., None]
-        dx = np.where(boxed, bx, dx)
-        dy = np.where(boxed, by, dy)
-        area = gt_area[..., None, :, None]
-        e = (dx ** 2 + dy ** 2) / var / (area + EPS) / 2
-        term = np.exp(-e)
-    term = np.where(np.isnan(term), 0.0, term)
-    use = vg | boxed
-    total = np.where(use, term, 0.0).sum(axis=-1)
+        dx = np.subtract(xd, xg)
+        dy = np.subtract(yd, yg)
+        if boxed.any():  # ground truth with no visible point: distance to
+            # its box doubled on each side, as pycocotools does
+            bb = gt_bbox[..., None, :, None, :]
+            x0 = bb[..., 0] - bb[..., 2]
+            x1 = bb[..., 0] + bb[..., 2] * 2
+            y0 = bb[..., 1] - bb[..., 3]
+            y1 = bb[..., 1] + bb[..., 3] * 2
+            bx = np.maximum(0.0, x0 - xd) + np.maximum(0.0, xd - x1)
+            by = np.maximum(0.0, y0 - yd) + np.maximum(0.0, yd - y1)
+            np.copyto(dx, np.broadcast_to(bx, dx.shape), where=boxed)
+            np.copyto(dy, np.broadcast_to(by, dy.shape), where=boxed)
+            del bx, by
+        use = vg | boxed
+        np.multiply(dx, dx, out=dx)
+        np.multiply(dy, dy, out=dy)
+        e = np.add(dx, dy, out=dx)
+        del dy
+        np.divide(e, var, out=e)
+        np.divide(e, gt_area[..., None, :, None] + EPS, out=e)
+        np.divide(e, 2, out=e)
+        term = np.exp(np.negative(e, out=e), out=e)
+    # a missing predicted point (NaN) scores 0; only visible ground-truth
+    # points count (all of them for a box-only ground truth)
+    np.copyto(term, 0.0, where=~use | np.isnan(term))
+    total = term.sum(axis=-1)
     return total / np.where(k1 > 0, k1, k)
 
 

@@ -5,8 +5,7 @@ and small inline SVG bar charts) for the operator's output and the panel.
 import numpy as np
 
 from posekit.qa import errors as qe
-from posekit.qa.cocoeval import evaluate_arrays
-from posekit.qa.matching import AREA_LBL, AREA_RNG
+from posekit.qa.cocoeval import reevaluate
 from posekit.markdown import md_escape
 from posekit.qa.oks import EPS
 
@@ -38,23 +37,7 @@ def build_report(ev, sigmas, sk, names, iou=0.5, errors=True):
     n_tp = len(tp_rows)
     n_fp = int(((g < 0) & ~ign).sum())
     n_fn = int((~m.gt_ignore[0] & (m.gt_dt[0, t] < 0)).sum())
-    var = (2 * np.asarray(sigmas, dtype=float)) ** 2
-    pd, pg = dt.xy[tp_rows], gt.xy[tp_gt]
-    vis = gt.vis[tp_gt]
-    area = gt.area[tp_gt][:, None]
-    d2 = ((pd - pg) ** 2).sum(-1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ks = np.where(vis, np.exp(-d2 / var / (area + EPS) / 2), np.nan)
-        nd = np.where(vis, np.sqrt(d2) / np.sqrt(area + EPS), np.nan)
-    ks = np.where(np.isnan(ks) & vis, 0.0, ks)
-    per_kp = []
-    for j, lb in enumerate(labels):
-        n = int(vis[:, j].sum())
-        per_kp.append({
-            "keypoint": lb, "sigma": float(sigmas[j]), "n": n,
-            "mean_ks": float(np.nanmean(ks[:, j])) if n else None,
-            "median_error": float(np.nanmedian(nd[:, j])) if n else None,
-        })
+    per_kp = _per_keypoint(gt, dt, tp_rows, tp_gt, sigmas, labels)
     best = m.dt_oks[m.dt_best >= 0]
     hist = np.histogram(best, bins=OKS_BINS)[0].tolist()
     report = {
@@ -69,6 +52,28 @@ def build_report(ev, sigmas, sk, names, iou=0.5, errors=True):
     return report
 
 
+def _per_keypoint(gt, dt, tp_rows, tp_gt, sigmas, labels):
+    """Per keypoint over the true positives: count, mean keypoint similarity
+    and median distance / sqrt(area) (its temporaries freed on return)."""
+    var = (2 * np.asarray(sigmas, dtype=float)) ** 2
+    vis = gt.vis[tp_gt]
+    area = gt.area[tp_gt][:, None]
+    d2 = ((dt.xy[tp_rows] - gt.xy[tp_gt]) ** 2).sum(-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ks = np.where(vis, np.exp(-d2 / var / (area + EPS) / 2), np.nan)
+        nd = np.where(vis, np.sqrt(d2) / np.sqrt(area + EPS), np.nan)
+    ks = np.where(np.isnan(ks) & vis, 0.0, ks)
+    per_kp = []
+    for j, lb in enumerate(labels):
+        n = int(vis[:, j].sum())
+        per_kp.append({
+            "keypoint": lb, "sigma": float(sigmas[j]), "n": n,
+            "mean_ks": float(np.nanmean(ks[:, j])) if n else None,
+            "median_error": float(np.nanmedian(nd[:, j])) if n else None,
+        })
+    return per_kp
+
+
 def mine_errors(ev, sigmas, sk, labels):
     """Error classes, counts, fixed-class AP and PCK, as plain data."""
     gt, dt = ev.gt, ev.dt
@@ -76,11 +81,10 @@ def mine_errors(ev, sigmas, sk, labels):
     d_rows, g_rows, cls = qe.classify(gt, dt, sigmas, flip)
     out = qe.counts(cls, labels)
 
-    def ap(g, d, s):  # AP alone: the "all" area range is matched on its own
-        return evaluate_arrays(g, d, s, cat_ids=ev.cat_ids,
-                               area_rng=AREA_RNG[:1], area_lbl=AREA_LBL[:1])
+    def ap(rows, xy):  # AP alone: the "all" area range, and only the
+        return reevaluate(ev, rows, xy)  # images the fix changed, if few
 
-    fixed = qe.fixed_ap(gt, dt, np.asarray(sigmas), d_rows, g_rows, cls, ap)
+    fixed = qe.fixed_ap(gt, dt, d_rows, g_rows, cls, ap)
     base = ev.stats["AP"]
     out["fixed_ap"] = {c: {"AP": v, "gain": v - base} for c, v in fixed.items()}
     out["pck"] = qe.pck(gt, dt, d_rows, g_rows, torso=qe.torso_pair(labels))
