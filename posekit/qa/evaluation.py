@@ -198,9 +198,11 @@ def _write(samples, sample_ids, ev, gt_t, dt_t, n_gt_kp, key, iou,
         # per keypoint, for the panel's comparison overlay: the class names
         # of a true positive analysed against the ground truth it matched
         per_kp = [None] * len(dt_ids)
-        for d, g, row in zip(d_rows.tolist(), err["_rows"][1].tolist(), cls):
-            if d_out[d] == "tp" and d_match[d] == g:
-                per_kp[d] = [qe.CLASSES[c] if c >= 0 else qe.UNSCORED for c in row]
+        g_rows = err["_rows"][1]
+        keep = np.nonzero((d_out[d_rows] == "tp") & (d_match[d_rows] == g_rows))[0]
+        names = np.array(qe.CLASSES + [qe.UNSCORED], dtype=object)  # -1: unscored
+        for d, row in zip(d_rows[keep].tolist(), names[cls[keep]].tolist()):
+            per_kp[d] = row
         pred_cols[f"{key}{qe.KEYPOINT_SUFFIX}"] = per_kp
         types[f"{key}{qe.KEYPOINT_SUFFIX}"] = (fo.ListField, fo.StringField)
     n = len(sample_ids)
