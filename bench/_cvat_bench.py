@@ -1,12 +1,14 @@
 """Shared setup of the CVAT benches: the emulator in its own process (so it
 does not share the client's GIL), a dataset of N small images with 4 people x
 17 keypoints each, and timing helpers."""
+import gc
 import os
 import socket
 import statistics
 import subprocess
 import sys
 import time
+import tracemalloc
 
 REPO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TESTS_DIR = os.path.join(REPO_DIR, "tests")
@@ -77,6 +79,23 @@ def make_dataset(name, size, media_dir, seed=0):
     ds.save()
     ds.compute_metadata(progress=False)
     return ds
+
+
+def timed(fn):
+    """Seconds ``fn()`` takes."""
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def peak_mib(fn):
+    """Peak Python memory (tracemalloc) of ``fn()``, in MiB."""
+    gc.collect()
+    tracemalloc.start()
+    fn()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak / 2**20
 
 
 def summarize(title, base, mine, unit="s"):

@@ -21,24 +21,15 @@ import io
 import os
 import sys
 import time
-import tracemalloc
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
 from _env import isolated_fiftyone  # noqa: E402
-from _cvat_bench import summarize  # noqa: E402
+from _cvat_bench import peak_mib, summarize  # noqa: E402
 
 URI = "@posekit/skeletons/evaluate_poses"
 
-
-def _peak(fn):
-    gc.collect()
-    tracemalloc.start()
-    fn()
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return peak / 2 ** 20
 
 
 def main():  # noqa: C901
@@ -124,10 +115,10 @@ def main():  # noqa: C901
         summarize("time, with error mining", base, full)
         summarize(f"vs evaluate_detections@{args.fiftyone_images}", fo_t, sub_t)
         fresh()
-        m_base = _peak(pycocotools)
-        m_fast = _peak(posekit(False))
+        m_base = peak_mib(pycocotools)
+        m_fast = peak_mib(posekit(False))
         fresh()
-        m_full = _peak(posekit(True))
+        m_full = peak_mib(posekit(True))
         summarize("memory peak, no mining", [m_base], [m_fast], unit="MB")
         summarize("memory peak, with mining", [m_base], [m_full], unit="MB")
 

@@ -14,25 +14,11 @@ import os
 import statistics
 import sys
 import time
-import tracemalloc
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _env import isolated_fiftyone  # noqa: E402
-from _cvat_bench import EmulatorProcess, make_dataset, summarize  # noqa: E402
+from _cvat_bench import EmulatorProcess, make_dataset, peak_mib, summarize, timed  # noqa: E402
 
-
-def _timed(fn):
-    t = time.perf_counter()
-    fn()
-    return time.perf_counter() - t
-
-
-def _peak(fn):
-    tracemalloc.start()
-    fn()
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return peak / 2**20
 
 
 def bench(size, runs, segment_size, env, server, baseline_too=True):
@@ -60,7 +46,7 @@ def bench(size, runs, segment_size, env, server, baseline_too=True):
 
     if not baseline_too:
         posekit()
-        mine = [_timed(posekit) for _ in range(runs)]
+        mine = [timed(posekit) for _ in range(runs)]
         print("posekit load %d images: median %.3fs (runs: %d)"
               % (size, statistics.median(mine), runs))
         ds.delete()
@@ -69,13 +55,13 @@ def bench(size, runs, segment_size, env, server, baseline_too=True):
     baseline(), posekit()  # warm up (first load also settles ids)
     base, mine = [], []
     for _ in range(runs):
-        base.append(_timed(baseline))
-        mine.append(_timed(posekit))
+        base.append(timed(baseline))
+        mine.append(timed(posekit))
     n_kps = sum(len(k.keypoints) for k in ds.values("kps") if k)
     n_stock = sum(len(k.keypoints) for k in ds.values("kps_stock") if k)
     assert n_kps == n_stock == size * 4, (n_kps, n_stock)
     ratio = summarize("load %d images (time)" % size, base, mine)
-    mem = summarize("load %d images (peak MiB)" % size, [_peak(baseline)], [_peak(posekit)], "M")
+    mem = summarize("load %d images (peak MiB)" % size, [peak_mib(baseline)], [peak_mib(posekit)], "M")
     ds.delete()
     return statistics.median(mine), ratio, mem
 

@@ -17,11 +17,10 @@ import os
 import statistics
 import sys
 import time
-import tracemalloc
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _env import isolated_fiftyone  # noqa: E402
-from _cvat_bench import NODES, EmulatorProcess, summarize  # noqa: E402
+from _cvat_bench import NODES, EmulatorProcess, peak_mib, summarize, timed  # noqa: E402
 
 PEOPLE = 2
 
@@ -67,19 +66,6 @@ def make_videos(name, count, frames, media_dir, seed=0):
     return ds
 
 
-def _timed(fn):
-    t = time.perf_counter()
-    fn()
-    return time.perf_counter() - t
-
-
-def _peak(fn):
-    tracemalloc.start()
-    fn()
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return peak / 2**20
-
 
 def bench(count, frames, runs, env, server, baseline_too=True):
     from posekit.cvat import runs as pkruns
@@ -108,7 +94,7 @@ def bench(count, frames, runs, env, server, baseline_too=True):
     got = sum(len(k.keypoints) for f in ds.values("frames.kps") for k in f if k)
     assert got == want, (got, want)
     if not baseline_too:
-        mine = [_timed(posekit) for _ in range(runs)]
+        mine = [timed(posekit) for _ in range(runs)]
         print("posekit load %d videos: median %.3fs (runs: %d)" % (count, statistics.median(mine), runs))
         ds.delete()
         return statistics.median(mine), None, None
@@ -116,10 +102,10 @@ def bench(count, frames, runs, env, server, baseline_too=True):
     assert stock == want, (stock, want)
     base, mine = [], []
     for _ in range(runs):
-        base.append(_timed(baseline))
-        mine.append(_timed(posekit))
+        base.append(timed(baseline))
+        mine.append(timed(posekit))
     ratio = summarize("load %d videos (time)" % count, base, mine)
-    mem = summarize("load %d videos (peak MiB)" % count, [_peak(baseline)], [_peak(posekit)], "M")
+    mem = summarize("load %d videos (peak MiB)" % count, [peak_mib(baseline)], [peak_mib(posekit)], "M")
     ds.delete()
     return statistics.median(mine), ratio, mem
 

@@ -208,26 +208,25 @@ def test_deleted_evaluation_falls_back_to_the_plain_preview(planted):
     assert "comparison" not in app.scene
 
 
-def _rendered(app):
-    """The panel's top-level rendered properties, by name."""
+def _render(app):
+    """The panel's rendered form, as the App receives it (JSON)."""
     from fiftyone.operators.executor import ExecutionContext
 
     ctx = ExecutionContext(request_params={
         "dataset_name": app.dataset.name,
         "params": {"panel_id": "panel-1", "panel_state": dict(app.state)},
     })
-    return app.panel.render(ctx).to_json()["type"]["properties"]
+    return app.panel.render(ctx).to_json()
+
+
+def _rendered(app):
+    """The panel's top-level rendered properties, by name."""
+    return _render(app)["type"]["properties"]
 
 
 def _choices(app, name):
     """The choices of the rendered input ``name`` (``None``: not rendered)."""
-    from fiftyone.operators.executor import ExecutionContext
-
-    ctx = ExecutionContext(request_params={
-        "dataset_name": app.dataset.name,
-        "params": {"panel_id": "panel-1", "panel_state": dict(app.state)},
-    })
-    rendered = app.panel.render(ctx).to_json()
+    rendered = _render(app)
 
     def find(node):
         if isinstance(node, dict):
