@@ -209,14 +209,18 @@ class App:
             self.page.get_by_test_id(f"new-panel-option-{name}").click()
         return Execution(info.value)
 
-    def panel_event(self, action, panel, method=None):
+    def panel_event(self, action, panel, method=None, value=None):
         """Runs ``action`` (a click, a choice) and returns the ``Execution``
-        of the panel's event handler it triggers (``__method__`` = ``method``)."""
+        of the panel's event handler it triggers (``__method__`` = ``method``;
+        with ``value``, the event carrying it: the App also announces an
+        input's current value when it first renders it)."""
 
         def match(r):
             if not is_execute(r, panel):
                 return False
             params = (r.request.post_data_json or {}).get("params", {})
+            if value is not None and params.get("value") != value:
+                return False
             return method is None or params.get("__method__") == method
 
         with self.page.expect_response(match) as info:

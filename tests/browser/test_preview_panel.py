@@ -143,7 +143,7 @@ def test_preview_panel_compares_with_a_pose_evaluation(app):
     page.get_by_role("combobox").filter(has_text="No comparison").first.click()
     chosen = app.panel_event(
         lambda: page.get_by_role("option", name="cmp", exact=True).click(),
-        PANEL, "on_change_compare")
+        PANEL, "on_change_compare", value="cmp")
     assert chosen.error is None, chosen
     data = chosen.panel_patch("data")
     cmp = data["scene"]["comparison"]
@@ -170,7 +170,7 @@ def test_preview_panel_compares_with_a_pose_evaluation(app):
     page.get_by_role("combobox").filter(has_text="cmp").first.click()
     back = app.panel_event(
         lambda: page.get_by_role("option", name="No comparison", exact=True).click(),
-        PANEL, "on_change_compare")
+        PANEL, "on_change_compare", value="-")
     assert back.error is None, back
     scene = back.panel_patch("data")["scene"]
     assert "comparison" not in scene and scene["field"] == "predictions"
